@@ -1,0 +1,18 @@
+import click
+from flask.cli import AppGroup
+
+from grants.core.ledger import verify_ledger
+from grants.database import db
+
+group = AppGroup("ledger", help="The double-entry ledger.")
+
+
+@group.command("verify")
+def verify() -> None:
+    """Check every ledger invariant; exit 1 naming the first one broken."""
+    report = verify_ledger(db)
+    click.echo(report.summary())
+    if not report.ok:
+        for violation in report.violations[1:]:
+            click.echo(f"  also: {violation}", err=True)
+        raise SystemExit(1)

@@ -1,0 +1,338 @@
+"""Applying transfers: one batch, one database transaction, all or nothing.
+
+The order of work matters for correctness under concurrency:
+1. check each transfer's shape (no database needed);
+2. read the pending transfers being resolved (immutable rows: safe to read unlocked);
+3. lock every touched account in id order (`FOR UPDATE` on PostgreSQL; on SQLite the
+   transaction already holds the write lock from BEGIN IMMEDIATE);
+4. only now look for transfers that already exist and for earlier resolutions, so a
+   concurrent writer of the same id or the same resolution is seen, not raced;
+5. apply the batch to a scratch copy of the balances, checking limits after each transfer;
+6. write balances and rows only when the whole batch passed, then flush.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grants.core.clock import clock
+from grants.core.errors import (
+    CreditsExceedDebits,
+    DebitsExceedCredits,
+    InvalidAmount,
+    InvalidTransfer,
+    LedgerMismatch,
+    PendingTransferAlreadyResolved,
+    PendingTransferExpired,
+    PendingTransferNotExpired,
+    PendingTransferNotFound,
+    TransferConflict,
+    UnknownAccount,
+)
+from grants.core.models.ledger import RESOLVING_KINDS, Account, Transfer, TransferKind
+
+
+@dataclass(frozen=True, slots=True)
+class NewTransfer:
+    """A transfer to apply. For post, void and expire, accounts and amount may be omitted:
+    they come from the pending transfer (a post may name a smaller amount)."""
+
+    id: uuid.UUID
+    debit_account_id: int | None = None
+    credit_account_id: int | None = None
+    amount: int | None = None
+    kind: str = TransferKind.SINGLE
+    pending_id: uuid.UUID | None = None
+    timeout: int | None = None  # seconds; pending transfers only
+    code: str = ""
+
+
+def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[Transfer]:
+    """Apply `batch` linked (all or nothing) and return one Transfer row per item.
+
+    An id that already exists with the same payload returns the row written the first
+    time; with a different payload it raises TransferConflict naming the field.
+    """
+    batch = list(batch)
+    for index, transfer in enumerate(batch):
+        _check_shape(transfer, index)
+    ids = [transfer.id for transfer in batch]
+    if len(set(ids)) != len(ids):
+        raise InvalidTransfer("the same transfer id appears twice in one batch")
+    if not batch:
+        return []
+
+    in_batch = {transfer.id: transfer for transfer in batch}
+    referenced = {t.pending_id for t in batch if t.pending_id is not None}
+    pendings: dict[uuid.UUID, Transfer] = {}
+    if referenced:
+        rows = session.scalars(select(Transfer).where(Transfer.id.in_(referenced)))
+        pendings = {row.id: row for row in rows}
+
+    accounts = _lock_accounts(session, _account_ids(batch, in_batch, pendings))
+
+    existing = {row.id: row for row in session.scalars(select(Transfer).where(Transfer.id.in_(ids)))}
+    resolutions: dict[uuid.UUID, Transfer] = {}
+    if referenced:
+        rows = session.scalars(select(Transfer).where(Transfer.pending_id.in_(referenced)))
+        resolutions = {row.pending_id: row for row in rows}
+
+    work = _Scratch(accounts)
+    results: list[Transfer] = []
+    new_rows: list[Transfer] = []
+    now = clock.now()
+    for index, transfer in enumerate(batch):
+        if transfer.id in existing:
+            _same_or_conflict(existing[transfer.id], transfer, index)
+            results.append(existing[transfer.id])
+            continue
+        if transfer.kind in RESOLVING_KINDS:
+            row = _resolve(transfer, index, pendings, resolutions, work, now)
+            resolutions[row.pending_id] = row
+        else:
+            row = _open(transfer, index, work, now)
+            if transfer.kind == TransferKind.PENDING:
+                pendings[row.id] = row
+        new_rows.append(row)
+        results.append(row)
+
+    if new_rows:
+        work.write_back()
+        session.add_all(new_rows)
+        session.flush()
+    return results
+
+
+def _check_shape(transfer: NewTransfer, index: int) -> None:
+    if not isinstance(transfer.id, uuid.UUID):
+        raise InvalidTransfer("a transfer id must be a UUID", index=index)
+    if transfer.kind not in tuple(TransferKind):
+        raise InvalidTransfer(f"unknown transfer kind {transfer.kind!r}", index=index)
+    amount = transfer.amount
+    resolving = transfer.kind in RESOLVING_KINDS
+    if amount is not None or not resolving:
+        # bool is an int in Python; True is not one session.
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise InvalidAmount(f"amount must be a whole number, not {amount!r}", index=index)
+        if amount <= 0:
+            raise InvalidAmount(f"amount must be above zero, not {amount}", index=index)
+    if resolving:
+        if transfer.pending_id is None:
+            raise InvalidTransfer(f"a {transfer.kind} names the pending transfer", index=index)
+        if transfer.timeout is not None:
+            raise InvalidTransfer("only a pending transfer takes a timeout", index=index)
+        return
+    if transfer.pending_id is not None:
+        raise InvalidTransfer(f"a {transfer.kind} transfer resolves nothing", index=index)
+    for side in ("debit_account_id", "credit_account_id"):
+        value = getattr(transfer, side)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UnknownAccount(f"{side.replace('_', ' ')} must be an account id", index=index)
+    if transfer.debit_account_id == transfer.credit_account_id:
+        raise InvalidTransfer("debit and credit accounts must differ", index=index)
+    timeout = transfer.timeout
+    if timeout is not None:
+        if transfer.kind != TransferKind.PENDING:
+            raise InvalidTransfer("only a pending transfer takes a timeout", index=index)
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+            raise InvalidTransfer("timeout must be a whole number of seconds above zero",
+                                  index=index)
+
+
+def _account_ids(batch, in_batch, pendings) -> set[int]:
+    ids: set[int] = set()
+    for transfer in batch:
+        if transfer.kind not in RESOLVING_KINDS:
+            ids.update((transfer.debit_account_id, transfer.credit_account_id))
+            continue
+        pending = pendings.get(transfer.pending_id) or in_batch.get(transfer.pending_id)
+        if pending is not None:
+            ids.update((pending.debit_account_id, pending.credit_account_id))
+    ids.discard(None)
+    return ids
+
+
+def _lock_accounts(session: Session, ids: set[int]) -> dict[int, Account]:
+    # Always in id order, so two batches touching the same accounts cannot deadlock.
+    query = (
+        select(Account)
+        .where(Account.id.in_(sorted(ids)))
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {account.id: account for account in session.scalars(query)}
+
+
+class _Scratch:
+    """Balances being changed by the batch, kept apart from the ORM rows until it all passes."""
+
+    def __init__(self, accounts: dict[int, Account]) -> None:
+        self.accounts = accounts
+        self.balances = {
+            account_id: [a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted]
+            for account_id, a in accounts.items()
+        }
+
+    def account(self, account_id: int, index: int) -> Account:
+        try:
+            return self.accounts[account_id]
+        except KeyError:
+            raise UnknownAccount(f"account {account_id} does not exist", index=index) from None
+
+    def move(self, debit: int, credit: int, *, pending: int = 0, posted: int = 0) -> None:
+        self.balances[debit][0] += pending
+        self.balances[debit][1] += posted
+        self.balances[credit][2] += pending
+        self.balances[credit][3] += posted
+
+    def check_limits(self, account_id: int, index: int) -> None:
+        account = self.accounts[account_id]
+        debits_pending, debits_posted, credits_pending, credits_posted = self.balances[account_id]
+        if account.debits_must_not_exceed_credits:
+            available = credits_posted - debits_posted - debits_pending
+            if available < 0:
+                raise DebitsExceedCredits(
+                    f"account {account_id} has too little available for this transfer "
+                    f"(short by {-available})",
+                    index=index,
+                )
+        if account.credits_must_not_exceed_debits:
+            room = debits_posted - credits_posted - credits_pending
+            if room < 0:
+                raise CreditsExceedDebits(
+                    f"account {account_id} cannot take this much in credits (over by {-room})",
+                    index=index,
+                )
+
+    def write_back(self) -> None:
+        for account_id, values in self.balances.items():
+            account = self.accounts[account_id]
+            current = [
+                account.debits_pending,
+                account.debits_posted,
+                account.credits_pending,
+                account.credits_posted,
+            ]
+            if values != current:
+                (
+                    account.debits_pending,
+                    account.debits_posted,
+                    account.credits_pending,
+                    account.credits_posted,
+                ) = values
+
+
+def _open(transfer: NewTransfer, index: int, work: _Scratch, now) -> Transfer:
+    """A single or pending transfer."""
+    debit = work.account(transfer.debit_account_id, index)
+    credit = work.account(transfer.credit_account_id, index)
+    if debit.ledger_id != credit.ledger_id:
+        raise LedgerMismatch(
+            f"accounts {debit.id} and {credit.id} are on different ledgers", index=index
+        )
+    amount = transfer.amount
+    if transfer.kind == TransferKind.PENDING:
+        work.move(debit.id, credit.id, pending=amount)
+    else:
+        work.move(debit.id, credit.id, posted=amount)
+    work.check_limits(debit.id, index)
+    work.check_limits(credit.id, index)
+    timeout = transfer.timeout
+    return Transfer(
+        id=transfer.id,
+        ledger_id=debit.ledger_id,
+        debit_account_id=debit.id,
+        credit_account_id=credit.id,
+        amount=amount,
+        kind=str(transfer.kind),
+        pending_id=None,
+        timeout=timeout,
+        expires_at=now + timedelta(seconds=timeout) if timeout else None,
+        code=transfer.code,
+        created_at=now,
+    )
+
+
+def _resolve(transfer, index, pendings, resolutions, work: _Scratch, now) -> Transfer:
+    """A post, void or expire of a pending transfer."""
+    pending = pendings.get(transfer.pending_id)
+    if pending is None or pending.kind != TransferKind.PENDING:
+        raise PendingTransferNotFound(
+            f"no pending transfer {transfer.pending_id} to {transfer.kind}", index=index
+        )
+    for side in ("debit_account_id", "credit_account_id"):
+        given = getattr(transfer, side)
+        if given is not None and given != getattr(pending, side):
+            raise InvalidTransfer(
+                f"{side.replace('_', ' ')} differs from the pending transfer's", index=index
+            )
+    if pending.id in resolutions:
+        earlier = resolutions[pending.id]
+        raise PendingTransferAlreadyResolved(
+            f"pending transfer {pending.id} was already resolved ({earlier.kind})", index=index
+        )
+    expired = pending.expires_at is not None and now >= pending.expires_at
+    if transfer.kind == TransferKind.EXPIRE and not expired:
+        raise PendingTransferNotExpired(
+            f"pending transfer {pending.id} has not expired", index=index
+        )
+    if transfer.kind != TransferKind.EXPIRE and expired:
+        raise PendingTransferExpired(f"pending transfer {pending.id} has expired", index=index)
+
+    amount = pending.amount if transfer.amount is None else transfer.amount
+    if transfer.kind == TransferKind.POST and amount > pending.amount:
+        raise InvalidAmount(
+            f"can post at most the pending amount {pending.amount}, not {amount}", index=index
+        )
+    if transfer.kind != TransferKind.POST and amount != pending.amount:
+        raise InvalidAmount(
+            f"a {transfer.kind} releases the whole pending amount {pending.amount}", index=index
+        )
+
+    debit, credit = pending.debit_account_id, pending.credit_account_id
+    work.move(debit, credit, pending=-pending.amount)
+    if transfer.kind == TransferKind.POST:
+        work.move(debit, credit, posted=amount)
+    work.check_limits(debit, index)
+    work.check_limits(credit, index)
+    return Transfer(
+        id=transfer.id,
+        ledger_id=pending.ledger_id,
+        debit_account_id=debit,
+        credit_account_id=credit,
+        amount=amount,
+        kind=str(transfer.kind),
+        pending_id=pending.id,
+        timeout=None,
+        expires_at=None,
+        code=transfer.code or pending.code,
+        created_at=now,
+    )
+
+
+# The fields that make two sends of one id the same transfer, in the order reported.
+_COMPARED = ("kind", "pending_id", "debit_account_id", "credit_account_id", "amount",
+             "timeout", "code")
+assert set(_COMPARED) <= {f.name for f in fields(NewTransfer)}
+
+
+def _same_or_conflict(row: Transfer, transfer: NewTransfer, index: int) -> None:
+    resolving = transfer.kind in RESOLVING_KINDS
+    for name in _COMPARED:
+        given = getattr(transfer, name)
+        # A resolving transfer may leave accounts, amount and code to its pending one.
+        if resolving and given in (None, "") and name != "kind":
+            continue
+        if given != getattr(row, name):
+            raise TransferConflict(
+                f"transfer id {row.id} was already used with a different {name.replace('_', ' ')}",
+                field=name,
+                index=index,
+            )

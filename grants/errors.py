@@ -1,0 +1,39 @@
+"""Error pages that say what happened in plain words, and never leak a stack trace."""
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from grants.database import db
+
+MESSAGES = {
+    400: ("Something in that request was not right", "Please go back and try again."),
+    403: ("This page is not open to you", "If you think it should be, ask programme staff."),
+    404: ("We could not find that page", "It may have moved, or the link may be mistyped."),
+    405: ("That action is not available here", "Please go back and use the buttons on the page."),
+    500: ("Something went wrong on our side", "Nothing was changed. Please try again shortly."),
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return render_template(
+            "error.html",
+            title="This form had expired",
+            message="For your security, forms expire. Please go back, reload and try again.",
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(error):
+        if error.code is None or error.code < 400:  # routing redirects are not errors
+            return error
+        title, message = MESSAGES.get(error.code, (error.name, error.description))
+        return render_template("error.html", title=title, message=message), error.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error):
+        db.rollback()
+        app.logger.exception("unhandled error")
+        title, message = MESSAGES[500]
+        return render_template("error.html", title=title, message=message), 500

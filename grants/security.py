@@ -1,0 +1,113 @@
+"""Who is logged in, and which areas each role may enter."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, url_for
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from grants.core.models.people import Role, User
+from grants.database import db
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to see that page."
+login_manager.login_message_category = "info"
+# Flask-Login's "strong" mode would log people out on a network change (phones); the
+# session generation in the user id does the job of ending sessions instead.
+login_manager.session_protection = "basic"
+
+csrf = CSRFProtect()
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        # Pages say who uses therapy: no shared or browser cache may keep them.
+        if response.mimetype == "text/html":
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> User | None:
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None
+    user = db.get(User, int(user_id))
+    if user is None or not user.active or user.session_generation != int(generation):
+        return None
+    return user
+
+
+def require_role(*roles: str):
+    """A before_request hook for a blueprint: log in first, then hold one of `roles`."""
+
+    def check():
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.has_role(*roles):
+            abort(403)
+        return None
+
+    return check
+
+
+# Where each role lands after logging in, most powerful first.
+HOMES = (
+    (Role.ADMIN, "admin.home"),
+    (Role.FINANCE, "finance.home"),
+    (Role.STAFF, "staff.home"),
+    (Role.PARTNER, "partner.home"),
+    (Role.AMBASSADOR, "wallet.home"),
+    (Role.RECIPIENT, "wallet.home"),
+)
+
+
+def home_url(user: User) -> str:
+    for role, endpoint in HOMES:
+        if user.has_role(role):
+            return url_for(endpoint)
+    return url_for("auth.no_role")
+
+
+def areas_for(user: User) -> list[tuple[str, str]]:
+    """(label, url) of each area the user may enter, for the navigation."""
+    labels = {
+        "wallet.home": "My sessions",
+        "staff.home": "Programme",
+        "partner.home": "Partner",
+        "finance.home": "Finance",
+        "admin.home": "Admin",
+    }
+    seen: list[str] = []
+    for role, endpoint in reversed(HOMES):
+        if user.has_role(role) and endpoint not in seen:
+            seen.append(endpoint)
+    return [(labels[endpoint], url_for(endpoint)) for endpoint in seen]
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None (no open redirects)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target

@@ -1,0 +1,11 @@
+"""Programme staff: cohorts, enrolments and grant approvals."""
+
+from flask import Blueprint
+
+from grants.core.models.people import Role
+from grants.security import require_role
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+bp.before_request(require_role(Role.STAFF))
+
+from grants.staff import views  # noqa: E402,F401

@@ -1,0 +1,41 @@
+"""Alembic environment: the engine comes from the caller (grants.core.schema) or from the
+application's configuration (DATABASE_URL) when Alembic is run by hand."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import grants.core.models  # noqa: F401  (registers every table on the metadata)
+from grants.core.db import Base, make_engine
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _engine():
+    engine = config.attributes.get("engine")
+    if engine is not None:
+        return engine
+    import config as app_config
+
+    return make_engine(app_config.load()["DATABASE_URL"])
+
+
+def run_migrations_online() -> None:
+    engine = _engine()
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            # SQLite cannot ALTER most things: batch mode copies the table instead.
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run against a database")
+run_migrations_online()

@@ -1,0 +1,211 @@
+"""Fixtures shared by the whole suite.
+
+Every test that touches the database gets a migrated one of its own: on SQLite a copy of a
+template file, on PostgreSQL (GRANTS_TEST_DATABASE_URL) a per-run database emptied between
+tests. After each test the ledger's invariants are checked on what the test left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from grants import create_app
+from grants.core import schema
+from grants.core.clock import clock
+from grants.core.db import Base, commit_with_retry, make_engine
+from grants.core.ledger import verify_ledger
+from grants.core.people import create_user
+
+PG_URL = os.environ.get("GRANTS_TEST_DATABASE_URL")
+REQUIRE_POSTGRES = os.environ.get("GRANTS_REQUIRE_POSTGRES") == "1"
+PASSWORD = "correct horse battery staple"
+
+settings.register_profile(
+    "default",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("default")
+
+
+def pytest_configure(config):
+    if REQUIRE_POSTGRES and not (PG_URL or "").startswith("postgresql"):
+        raise pytest.UsageError(
+            "GRANTS_REQUIRE_POSTGRES=1 but GRANTS_TEST_DATABASE_URL is not a PostgreSQL URL"
+        )
+
+
+def pytest_report_header(config):
+    if PG_URL:
+        return f"database: PostgreSQL ({make_url(PG_URL).render_as_string(hide_password=True)})"
+    return "database: SQLite (a file per test)"
+
+
+@dataclass
+class Template:
+    url: str
+    path: Path | None = None  # SQLite only
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.path is not None
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """A database migrated to the newest revision, once per run."""
+    if PG_URL:
+        name = f"grants_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        server = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        engine = make_engine(url)
+        schema.upgrade(engine)
+        engine.dispose()
+        yield Template(url=url)
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        server.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "grants.db"
+        engine = make_engine(f"sqlite:///{path}")
+        schema.upgrade(engine)
+        engine.dispose()
+        yield Template(url=f"sqlite:///{path}", path=path)
+
+
+def _empty_postgres(url: str) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        # The ledger refuses TRUNCATE on transfers; only the test harness may lift that.
+        connection.exec_driver_sql("ALTER TABLE transfers DISABLE TRIGGER USER")
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        connection.exec_driver_sql("ALTER TABLE transfers ENABLE TRIGGER USER")
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path, request):
+    """A fresh, migrated database for this test; its ledger is verified afterwards."""
+    if database_template.is_sqlite:
+        path = tmp_path / "grants.db"
+        shutil.copyfile(database_template.path, path)
+        url = f"sqlite:///{path}"
+    else:
+        url = database_template.url
+        _empty_postgres(url)
+    yield url
+    if request.node.get_closest_marker("breaks_ledger"):
+        return
+    engine = make_engine(url)
+    with Session(engine) as session:
+        report = verify_ledger(session)
+    engine.dispose()
+    assert report.ok, report.summary()
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    with Session(engine) as session:
+        yield session
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock():
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({"DATABASE_URL": database_url}, env="test")
+    yield app
+    app.extensions["grants.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """A factory: make_user("staff") creates a user with that role and PASSWORD."""
+    from grants.database import get_session
+
+    counter = iter(range(1, 10_000))
+
+    def make(*roles: str, email: str | None = None, name: str | None = None, **extra):
+        number = next(counter)
+        with app.app_context():
+            db = get_session()
+            user = commit_with_retry(db, lambda: create_user(
+                db, None,
+                email=email or f"person{number}@example.org",
+                name=name or f"Person {number}",
+                roles=roles,
+                password=PASSWORD,
+                **extra,
+            ))
+            db.expunge(user)
+        return user
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                     r'type="hidden" name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD, next_url: str | None = None):
+        page = self.client.get("/auth/login")
+        target = "/auth/login" + (f"?next={next_url}" if next_url else "")
+        return self.client.post(
+            target,
+            data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
+        )
+
+    def logout(self):
+        page = self.client.get("/resources/")
+        return self.client.post("/auth/logout", data={"csrf_token": csrf_token(page.text)})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
