@@ -1,45 +1,19 @@
-"""grants: therapy-funding grant management for a music platform's creator programmes."""
+"""grants: therapy-funding grant management for a music platform's creator programmes.
+
+The web application lives in grants.app; the framework-free core in grants.core. This
+module imports neither eagerly, so `import grants.core` never pulls in Flask.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-import config as app_config
-from grants import database, security
-from grants.security import areas_for
-from grants.core import passwords
-
-ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(overrides: dict | None = None, *, env: str | None = None) -> Flask:
-    """The application factory. `overrides` replace settings (tests pass DATABASE_URL)."""
-    settings = app_config.load(env, overrides)
-    app = Flask(
-        __name__,
-        instance_path=settings["INSTANCE_PATH"],
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-    )
-    app.config.from_mapping(settings)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    """The application factory (see grants.app.create_app)."""
+    from grants.app import create_app as factory
 
-    passwords.configure(
-        time_cost=app.config["ARGON2_TIME_COST"],
-        memory_cost=app.config["ARGON2_MEMORY_COST"],
-        parallelism=app.config["ARGON2_PARALLELISM"],
-    )
-    database.init_app(app)
-    security.init_app(app)
-
-    from grants import admin, auth, errors, finance, home, partner, resources, staff, wallet
-    from grants.cli import register_commands
-
-    for area in (home, auth, wallet, staff, partner, finance, admin, resources):
-        app.register_blueprint(area.bp)
-    errors.init_app(app)
-    app.context_processor(lambda: {"site_name": app.config["SITE_NAME"], "areas_for": areas_for})
-    register_commands(app)
-    return app
+    return factory(overrides, env=env)

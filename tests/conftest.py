@@ -13,10 +13,10 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -164,22 +164,27 @@ def make_user(app):
         number = next(counter)
         with app.app_context():
             db = get_session()
-            user = commit_with_retry(db, lambda: create_user(
-                db, None,
-                email=email or f"person{number}@example.org",
-                name=name or f"Person {number}",
-                roles=roles,
-                password=PASSWORD,
-                **extra,
-            ))
-            db.expunge(user)
-        return user
+            user = commit_with_retry(
+                db,
+                lambda: create_user(
+                    db,
+                    None,
+                    email=email or f"person{number}@example.org",
+                    name=name or f"Person {number}",
+                    roles=roles,
+                    password=PASSWORD,
+                    **extra,
+                ),
+            )
+            return SimpleNamespace(id=user.id, email=user.email, name=user.name, roles=roles)
 
     return make
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                     r'type="hidden" name="csrf_token" value="([^"]+)"')
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'type="hidden" name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token(html: str) -> str:

@@ -7,8 +7,13 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.core.ledger import NewTransfer, TransferKind, apply_transfers
-from grants.core.ledger import get_or_create_ledger, open_account
+from grants.core.ledger import (
+    NewTransfer,
+    TransferKind,
+    apply_transfers,
+    get_or_create_ledger,
+    open_account,
+)
 from grants.core.models.ledger import Account
 
 
@@ -17,14 +22,25 @@ def new_id() -> uuid.UUID:
 
 
 def single(debit, credit, amount, *, id=None, code="test") -> NewTransfer:
-    return NewTransfer(id=id or new_id(), debit_account_id=_id(debit),
-                       credit_account_id=_id(credit), amount=amount, code=code)
+    return NewTransfer(
+        id=id or new_id(),
+        debit_account_id=_id(debit),
+        credit_account_id=_id(credit),
+        amount=amount,
+        code=code,
+    )
 
 
 def pending(debit, credit, amount, *, id=None, timeout=None) -> NewTransfer:
-    return NewTransfer(id=id or new_id(), debit_account_id=_id(debit),
-                       credit_account_id=_id(credit), amount=amount,
-                       kind=TransferKind.PENDING, timeout=timeout, code="hold")
+    return NewTransfer(
+        id=id or new_id(),
+        debit_account_id=_id(debit),
+        credit_account_id=_id(credit),
+        amount=amount,
+        kind=TransferKind.PENDING,
+        timeout=timeout,
+        code="hold",
+    )
 
 
 def resolve(kind, pending_id, *, amount=None, id=None) -> NewTransfer:
@@ -51,8 +67,12 @@ def _id(account) -> int:
 def balances(session: Session, account) -> tuple[int, int, int, int]:
     """(debits_pending, debits_posted, credits_pending, credits_posted), read afresh."""
     row = session.execute(
-        select(Account.debits_pending, Account.debits_posted, Account.credits_pending,
-               Account.credits_posted).where(Account.id == _id(account))
+        select(
+            Account.debits_pending,
+            Account.debits_posted,
+            Account.credits_pending,
+            Account.credits_posted,
+        ).where(Account.id == _id(account))
     ).one()
     return tuple(row)
 
@@ -69,8 +89,9 @@ class Books:
     def wallet(self, funded: int = 0) -> Account:
         """A wallet that must not go below zero, holding `funded` posted credits."""
         self._count += 1
-        account = open_account(self.session, self.ledger, f"wallet{self._count}",
-                               debits_must_not_exceed_credits=True)
+        account = open_account(
+            self.session, self.ledger, f"wallet{self._count}", debits_must_not_exceed_credits=True
+        )
         if funded:
             apply_transfers(self.session, [single(self.source, account, funded)])
         return account

@@ -191,9 +191,10 @@ def test_a_repeated_id_returns_the_first_result(session, books, engine):
         assert again.id == transfer.id and again.created_at == first_written_at
 
     assert balances(session, wallet) == (0, 4, 0, 10)
-    assert session.scalar(
-        select(func.count()).select_from(Transfer).where(Transfer.id == transfer.id)
-    ) == 1
+    assert (
+        session.scalar(select(func.count()).select_from(Transfer).where(Transfer.id == transfer.id))
+        == 1
+    )
 
     # A retried post returns the post, not "already resolved".
     [hold] = apply_transfers(session, [pending(wallet, sink, 2)])
@@ -219,8 +220,14 @@ def test_the_same_id_with_another_payload_is_a_conflict(session, books, change, 
     apply_transfers(session, [first])
     session.commit()
 
-    values = {"id": first.id, "debit_account_id": wallet.id, "credit_account_id": sink.id,
-              "amount": 4, "code": first.code, **change}
+    values = {
+        "id": first.id,
+        "debit_account_id": wallet.id,
+        "credit_account_id": sink.id,
+        "amount": 4,
+        "code": first.code,
+        **change,
+    }
     if values["debit_account_id"] == "other":
         values["debit_account_id"] = other.id
     with pytest.raises(TransferConflict) as raised:
@@ -294,17 +301,46 @@ def test_bad_amounts_raise_and_write_nothing(session, books, amount):
         (lambda w, s: single(w, "1", 1), UnknownAccount),
         (lambda w, s: single(w, None, 1), UnknownAccount),
         (lambda w, s: single(w, w, 1), InvalidTransfer),
-        (lambda w, s: NewTransfer(id="not-a-uuid", debit_account_id=w.id,
-                                  credit_account_id=s.id, amount=1), InvalidTransfer),
-        (lambda w, s: NewTransfer(id=new_id(), debit_account_id=w.id, credit_account_id=s.id,
-                                  amount=1, kind="gift"), InvalidTransfer),
-        (lambda w, s: NewTransfer(id=new_id(), debit_account_id=w.id, credit_account_id=s.id,
-                                  amount=1, timeout=60), InvalidTransfer),
-        (lambda w, s: NewTransfer(id=new_id(), debit_account_id=w.id, credit_account_id=s.id,
-                                  amount=1, kind="pending", timeout=0), InvalidTransfer),
+        (
+            lambda w, s: NewTransfer(
+                id="not-a-uuid", debit_account_id=w.id, credit_account_id=s.id, amount=1
+            ),
+            InvalidTransfer,
+        ),
+        (
+            lambda w, s: NewTransfer(
+                id=new_id(), debit_account_id=w.id, credit_account_id=s.id, amount=1, kind="gift"
+            ),
+            InvalidTransfer,
+        ),
+        (
+            lambda w, s: NewTransfer(
+                id=new_id(), debit_account_id=w.id, credit_account_id=s.id, amount=1, timeout=60
+            ),
+            InvalidTransfer,
+        ),
+        (
+            lambda w, s: NewTransfer(
+                id=new_id(),
+                debit_account_id=w.id,
+                credit_account_id=s.id,
+                amount=1,
+                kind="pending",
+                timeout=0,
+            ),
+            InvalidTransfer,
+        ),
         (lambda w, s: NewTransfer(id=new_id(), kind="post"), InvalidTransfer),
-        (lambda w, s: NewTransfer(id=new_id(), debit_account_id=w.id, credit_account_id=s.id,
-                                  amount=1, pending_id=new_id()), InvalidTransfer),
+        (
+            lambda w, s: NewTransfer(
+                id=new_id(),
+                debit_account_id=w.id,
+                credit_account_id=s.id,
+                amount=1,
+                pending_id=new_id(),
+            ),
+            InvalidTransfer,
+        ),
     ],
 )
 def test_malformed_transfers_raise_typed_errors(session, books, make, error):
@@ -367,11 +403,13 @@ def test_the_database_itself_enforces_limit_flags(session, books):
     wallet = books.wallet(funded=3)
     session.commit()
     with pytest.raises(IntegrityError):
-        session.execute(text("UPDATE accounts SET debits_posted = 4 WHERE id = :id"),
-                        {"id": wallet.id})
+        session.execute(
+            text("UPDATE accounts SET debits_posted = 4 WHERE id = :id"), {"id": wallet.id}
+        )
         session.flush()
     session.rollback()
     with pytest.raises(IntegrityError):
-        session.execute(text("UPDATE accounts SET credits_pending = -1 WHERE id = :id"),
-                        {"id": wallet.id})
+        session.execute(
+            text("UPDATE accounts SET credits_pending = -1 WHERE id = :id"), {"id": wallet.id}
+        )
     session.rollback()

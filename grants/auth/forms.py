@@ -5,11 +5,12 @@ from wtforms.validators import DataRequired, Length
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[DataRequired("Enter your email."), Length(max=254)],
+        "Email",
+        validators=[DataRequired("Enter your email."), Length(max=254)],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
-        "Password", validators=[DataRequired("Enter your password."), Length(max=256)],
+        "Password",
+        validators=[DataRequired("Enter your password."), Length(max=256)],
         render_kw={"autocomplete": "current-password"},
     )
-

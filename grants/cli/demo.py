@@ -21,8 +21,10 @@ def seed(if_empty: bool) -> None:
         click.echo("the database already has users; demo data not loaded")
         return
     result = commit_with_retry(db, lambda: demo.seed(db))
-    click.echo(f"demo data ready ({len(result.created)} users created, "
-               f"{len(result.existing)} already there)")
+    click.echo(
+        f"demo data ready ({len(result.created)} users created, "
+        f"{len(result.existing)} already there)"
+    )
     click.echo(f"demo logins (password: {demo.DEMO_PASSWORD}):")
     for email, _name, roles in demo.DEMO_USERS:
         click.echo(f"  {email:24} {', '.join(roles)}")

@@ -13,8 +13,14 @@ group = AppGroup("users", help="People and their roles.")
 @group.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES), required=True,
-              help="Repeat for several roles.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(ROLES),
+    required=True,
+    help="Repeat for several roles.",
+)
 @click.password_option(help="Asked for when not given.")
 def create(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
     """Create a user who can log in with PASSWORD."""

@@ -8,8 +8,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.core.ledger import NewTransfer, TransferKind, apply_transfers
-from grants.core.ledger import get_or_create_ledger, open_account
+from grants.core.ledger import (
+    NewTransfer,
+    TransferKind,
+    apply_transfers,
+    get_or_create_ledger,
+    open_account,
+)
 from grants.core.models.people import User
 from grants.core.people import create_user
 
@@ -59,20 +64,44 @@ def seed(session: Session) -> SeedResult:
     source = open_account(session, ledger, "source")
     budget = open_account(session, ledger, "budget", debits_must_not_exceed_credits=True)
     wallet = open_account(
-        session, ledger, "wallet", user_id=users["ambassador@demo.test"].id,
+        session,
+        ledger,
+        "wallet",
+        user_id=users["ambassador@demo.test"].id,
         debits_must_not_exceed_credits=True,
     )
     bandmate = open_account(
-        session, ledger, "wallet", user_id=users["recipient@demo.test"].id,
+        session,
+        ledger,
+        "wallet",
+        user_id=users["recipient@demo.test"].id,
         debits_must_not_exceed_credits=True,
     )
-    apply_transfers(session, [
-        NewTransfer(id=_id("fund"), debit_account_id=source.id, credit_account_id=budget.id,
-                    amount=100, code="fund"),
-        NewTransfer(id=_id("grant"), debit_account_id=budget.id, credit_account_id=wallet.id,
-                    amount=6, code="grant"),
-        NewTransfer(id=_id("gift"), debit_account_id=wallet.id,
-                    credit_account_id=bandmate.id, amount=2, kind=TransferKind.PENDING,
-                    code="gift"),
-    ])
+    apply_transfers(
+        session,
+        [
+            NewTransfer(
+                id=_id("fund"),
+                debit_account_id=source.id,
+                credit_account_id=budget.id,
+                amount=100,
+                code="fund",
+            ),
+            NewTransfer(
+                id=_id("grant"),
+                debit_account_id=budget.id,
+                credit_account_id=wallet.id,
+                amount=6,
+                code="grant",
+            ),
+            NewTransfer(
+                id=_id("gift"),
+                debit_account_id=wallet.id,
+                credit_account_id=bandmate.id,
+                amount=2,
+                kind=TransferKind.PENDING,
+                code="gift",
+            ),
+        ],
+    )
     return result

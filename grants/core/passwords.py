@@ -15,9 +15,7 @@ MIN_LENGTH = 12
 def configure(*, time_cost: int, memory_cost: int, parallelism: int) -> None:
     """Set the Argon2 cost for every hash made from now on."""
     global _hasher, _dummy_hash
-    _hasher = PasswordHasher(
-        time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
-    )
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
     _dummy_hash = _hasher.hash("not a real password")
 
 

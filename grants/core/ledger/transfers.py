@@ -77,7 +77,9 @@ def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[Tran
 
     accounts = _lock_accounts(session, _account_ids(batch, in_batch, pendings))
 
-    existing = {row.id: row for row in session.scalars(select(Transfer).where(Transfer.id.in_(ids)))}
+    existing = {
+        row.id: row for row in session.scalars(select(Transfer).where(Transfer.id.in_(ids)))
+    }
     resolutions: dict[uuid.UUID, Transfer] = {}
     if referenced:
         rows = session.scalars(select(Transfer).where(Transfer.pending_id.in_(referenced)))
@@ -141,8 +143,9 @@ def _check_shape(transfer: NewTransfer, index: int) -> None:
         if transfer.kind != TransferKind.PENDING:
             raise InvalidTransfer("only a pending transfer takes a timeout", index=index)
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
-            raise InvalidTransfer("timeout must be a whole number of seconds above zero",
-                                  index=index)
+            raise InvalidTransfer(
+                "timeout must be a whole number of seconds above zero", index=index
+            )
 
 
 def _account_ids(batch, in_batch, pendings) -> set[int]:
@@ -318,8 +321,15 @@ def _resolve(transfer, index, pendings, resolutions, work: _Scratch, now) -> Tra
 
 
 # The fields that make two sends of one id the same transfer, in the order reported.
-_COMPARED = ("kind", "pending_id", "debit_account_id", "credit_account_id", "amount",
-             "timeout", "code")
+_COMPARED = (
+    "kind",
+    "pending_id",
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "timeout",
+    "code",
+)
 assert set(_COMPARED) <= {f.name for f in fields(NewTransfer)}
 
 

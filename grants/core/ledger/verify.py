@@ -135,36 +135,60 @@ def verify_ledger(session: Session) -> VerifyReport:
     add = report.violations.append
 
     for ledger_id, dpe, cpe, dpo, cpo in session.execute(LEDGER_BALANCED):
-        add(Violation("ledger_balanced",
-                      f"ledger {ledger_id}: debits pending {dpe} vs credits pending {cpe}, "
-                      f"debits posted {dpo} vs credits posted {cpo}"))
+        add(
+            Violation(
+                "ledger_balanced",
+                f"ledger {ledger_id}: debits pending {dpe} vs credits pending {cpe}, "
+                f"debits posted {dpo} vs credits posted {cpo}",
+            )
+        )
 
     for row in session.execute(ACCOUNT_REPLAY):
         account_id, code, ledger_id, *pairs = row
-        for name, (stored, replayed) in zip(BALANCE_FIELDS, zip(pairs[::2], pairs[1::2]),
-                                            strict=True):
+        stored_and_replayed = zip(pairs[::2], pairs[1::2], strict=True)
+        for name, (stored, replayed) in zip(BALANCE_FIELDS, stored_and_replayed, strict=True):
             if stored != replayed:
-                add(Violation("account_matches_transfers",
-                              f"account {account_id} ({code}, ledger {ledger_id}): {name} is "
-                              f"{stored} but its transfers add up to {replayed}",
-                              account_id))
+                add(
+                    Violation(
+                        "account_matches_transfers",
+                        f"account {account_id} ({code}, ledger {ledger_id}): {name} is "
+                        f"{stored} but its transfers add up to {replayed}",
+                        account_id,
+                    )
+                )
 
     for account_id, code, ledger_id, what in session.execute(LIMITS):
-        add(Violation("limit_flags_hold",
-                      f"account {account_id} ({code}, ledger {ledger_id}): {what}", account_id))
+        add(
+            Violation(
+                "limit_flags_hold",
+                f"account {account_id} ({code}, ledger {ledger_id}): {what}",
+                account_id,
+            )
+        )
 
     for pending_id, count in session.execute(RESOLVED_TWICE):
-        add(Violation("pending_resolved_once",
-                      f"pending transfer {pending_id} was resolved {count} times"))
+        add(
+            Violation(
+                "pending_resolved_once", f"pending transfer {pending_id} was resolved {count} times"
+            )
+        )
 
     for transfer_id, ledger_id, debit_id, debit_ledger, credit_id, credit_ledger in session.execute(
         OFF_LEDGER
     ):
-        add(Violation("transfer_on_one_ledger",
-                      f"transfer {transfer_id} on ledger {ledger_id} moves from account "
-                      f"{debit_id} (ledger {debit_ledger}) to {credit_id} (ledger {credit_ledger})"))
+        add(
+            Violation(
+                "transfer_on_one_ledger",
+                f"transfer {transfer_id} on ledger {ledger_id} moves from account "
+                f"{debit_id} (ledger {debit_ledger}) to {credit_id} (ledger {credit_ledger})",
+            )
+        )
 
     for transfer_id, kind, pending_id in session.execute(BAD_RESOLUTION):
-        add(Violation("resolution_matches_pending",
-                      f"{kind} {transfer_id} does not match pending transfer {pending_id}"))
+        add(
+            Violation(
+                "resolution_matches_pending",
+                f"{kind} {transfer_id} does not match pending transfer {pending_id}",
+            )
+        )
     return report

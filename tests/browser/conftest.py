@@ -1,0 +1,93 @@
+"""The browser harness: Debian's Chromium driven by Playwright against a live server.
+
+Without Chromium the browser tests are skipped with a message saying how to get it, unless
+GRANTS_REQUIRE_BROWSER=1 (CI), where a missing browser is a failure. Playwright's own
+browser download is never used: it cannot reach the network here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+REQUIRE_BROWSER = os.environ.get("GRANTS_REQUIRE_BROWSER") == "1"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 740}}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in item.nodeid:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM:
+        message = (
+            "Chromium not found: browser tests need Debian's chromium "
+            "(apt-get install chromium) or CHROMIUM_PATH"
+        )
+        if REQUIRE_BROWSER:
+            pytest.fail(message + " (GRANTS_REQUIRE_BROWSER=1)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served on a free local port, in a thread, for this test only."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def page(request, browser, live_server):
+    """A fresh browser context at desktop or phone size, with the live server as base URL."""
+    context = browser.new_context(viewport=VIEWPORTS[request.param], base_url=live_server)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.viewport_name = request.param
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def snap(request, page):
+    """snap("step") saves a full-page screenshot as a test artefact."""
+    test_name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder = ARTIFACTS / test_name
+    folder.mkdir(parents=True, exist_ok=True)
+    steps = iter(range(1, 100))
+
+    def take(step: str) -> Path:
+        path = folder / f"{next(steps):02d}-{step}.png"
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return take
