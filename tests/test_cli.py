@@ -106,7 +106,15 @@ def test_demo_seed_if_empty_leaves_a_used_database_alone(app, runner, make_user)
     result = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert result.exit_code == 0
     assert "already has users" in result.output
+    assert "demo logins" not in result.output  # none of them exist here
     assert count(app, User) == 1
+
+
+def test_demo_seed_if_empty_still_shows_the_logins_of_an_earlier_seed(runner):
+    runner.invoke(args=["demo", "seed"])
+    result = runner.invoke(args=["demo", "seed", "--if-empty"])
+    assert "already has users" in result.output
+    assert "ambassador@demo.test" in result.output
 
 
 def test_demo_seed_refuses_under_production(database_url, monkeypatch):

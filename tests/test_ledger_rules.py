@@ -14,6 +14,7 @@ from grants.core.errors import (
     CreditsExceedDebits,
     DebitsExceedCredits,
     InvalidAmount,
+    InvalidInput,
     InvalidTransfer,
     LedgerMismatch,
     PendingTransferAlreadyResolved,
@@ -411,5 +412,34 @@ def test_the_database_itself_enforces_limit_flags(session, books):
     with pytest.raises(IntegrityError):
         session.execute(
             text("UPDATE accounts SET credits_pending = -1 WHERE id = :id"), {"id": wallet.id}
+        )
+    session.rollback()
+
+
+def test_one_account_of_a_kind_per_owner_per_ledger(session, books):
+    first = open_account(session, books.ledger, "wallet", debits_must_not_exceed_credits=True)
+    again = open_account(session, books.ledger, "wallet", debits_must_not_exceed_credits=True)
+    assert again.id == first.id
+    with pytest.raises(InvalidInput, match="other limit flags"):
+        open_account(session, books.ledger, "wallet")
+    with pytest.raises(InvalidInput, match="at most one"):
+        open_account(
+            session,
+            books.ledger,
+            "odd",
+            debits_must_not_exceed_credits=True,
+            credits_must_not_exceed_debits=True,
+        )
+    session.commit()
+    # The database refuses a twin even when the code is bypassed.
+    with pytest.raises(IntegrityError):
+        session.execute(
+            text(
+                "INSERT INTO accounts (ledger_id, code, debits_must_not_exceed_credits,"
+                " credits_must_not_exceed_debits, debits_pending, debits_posted, credits_pending,"
+                " credits_posted, created_at) VALUES (:ledger, 'wallet', false, false, 0, 0, 0, 0,"
+                " CURRENT_TIMESTAMP)"
+            ),
+            {"ledger": books.ledger.id},
         )
     session.rollback()

@@ -19,12 +19,14 @@ def seed(if_empty: bool) -> None:
         raise click.ClickException("demo data is never loaded under the production configuration")
     if if_empty and db.scalar(select(func.count()).select_from(User)):
         click.echo("the database already has users; demo data not loaded")
-        return
-    result = commit_with_retry(db, lambda: demo.seed(db))
-    click.echo(
-        f"demo data ready ({len(result.created)} users created, "
-        f"{len(result.existing)} already there)"
-    )
-    click.echo(f"demo logins (password: {demo.DEMO_PASSWORD}):")
-    for email, _name, roles in demo.DEMO_USERS:
-        click.echo(f"  {email:24} {', '.join(roles)}")
+    else:
+        result = commit_with_retry(db, lambda: demo.seed(db))
+        click.echo(
+            f"demo data ready ({len(result.created)} users created, "
+            f"{len(result.existing)} already there)"
+        )
+    demo_emails = [email for email, _name, _roles in demo.DEMO_USERS]
+    if db.scalar(select(func.count()).select_from(User).where(User.email.in_(demo_emails))):
+        click.echo(f"demo logins (password: {demo.DEMO_PASSWORD}):")
+        for email, _name, roles in demo.DEMO_USERS:
+            click.echo(f"  {email:24} {', '.join(roles)}")

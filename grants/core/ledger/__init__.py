@@ -1,11 +1,11 @@
 """The ledger API: the only code that writes balances.
 
-    ledger = get_or_create_ledger(session, "money:GBP", unit="GBP", name="Pounds")
-    payable = open_account(session, ledger, "payable")
-    wallet = open_account(session, credits, "wallet", user_id=7,
-                          debits_must_not_exceed_credits=True)
-    apply_transfers(session, [NewTransfer(id=uuid4(), debit_account_id=...,
-                                          credit_account_id=..., amount=3)])
+ledger = get_or_create_ledger(session, "money:GBP", unit="GBP", name="Pounds")
+payable = open_account(session, ledger, "payable")
+wallet = open_account(session, credits, "wallet", user_id=7,
+                      debits_must_not_exceed_credits=True)
+apply_transfers(session, [NewTransfer(id=uuid4(), debit_account_id=...,
+                                      credit_account_id=..., amount=3)])
 """
 
 from grants.core.ledger.accounts import get_or_create_ledger, open_account
