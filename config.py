@@ -27,6 +27,24 @@ class Config:
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     WTF_CSRF_TIME_LIMIT = 3600
+    # Absolute links in emails are built from this, never from a request's Host header.
+    BASE_URL = "http://127.0.0.1:5000"
+    INVITATION_MAX_AGE = 14 * 24 * 3600
+    PASSWORD_RESET_MAX_AGE = 3600
+    # Uploads (CSV enrolment lists) larger than this are refused before they are read.
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # Mail: "smtp" when MAIL_SERVER is set; "console" prints emails (development without
+    # a mail server); "none" leaves them queued for `flask outbox send`.
+    MAIL_BACKEND = "none"
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "Creator Care <no-reply@creator-care.invalid>"
+    MAIL_SUPPRESS_SEND = False  # Flask-Mail would suppress under TESTING; we send for real
+    MAIL_TIMEOUT = 15
     # Argon2id cost (RFC 9106's second recommended setting: 64 MiB, 3 passes).
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 64 * 1024
@@ -34,7 +52,7 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    pass
+    MAIL_BACKEND = "console"
 
 
 class TestConfig(Config):
@@ -67,10 +85,21 @@ def load(env: str | None = None, overrides: dict | None = None) -> dict:
     settings = {name: getattr(profile, name) for name in dir(profile) if name.isupper()}
     instance = Path(os.environ.get("GRANTS_INSTANCE_PATH") or ROOT / "instance")
     settings["INSTANCE_PATH"] = str(instance)
-    for name in ("DATABASE_URL", "SECRET_KEY"):
+    for name in ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "MAIL_SERVER", "MAIL_USERNAME",
+                 "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "MAIL_BACKEND"):
         if os.environ.get(name):
             settings[name] = os.environ[name]
+    for name in ("MAIL_PORT",):
+        if os.environ.get(name):
+            settings[name] = int(os.environ[name])
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+        if os.environ.get(name):
+            settings[name] = os.environ[name].lower() in {"1", "true", "yes"}
+    if os.environ.get("MAIL_SERVER") and not os.environ.get("MAIL_BACKEND"):
+        settings["MAIL_BACKEND"] = "smtp"
     settings.update(overrides or {})
+    if settings["MAIL_BACKEND"] not in {"smtp", "console", "none"}:
+        raise ConfigError("MAIL_BACKEND must be smtp, console or none")
 
     if settings["ENV_NAME"] == "production":
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not settings.get(name)]

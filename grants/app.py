@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g, request
 
 import config as app_config
-from grants import database, security
-from grants.core import passwords
+from grants import database, mailer, security
+from grants.core import audit, passwords
 from grants.security import areas_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,8 @@ def create_app(overrides: dict | None = None, *, env: str | None = None) -> Flas
     )
     database.init_app(app)
     security.init_app(app)
+    mailer.init_app(app)
+    _record_origin(app)
 
     from grants import admin, auth, errors, finance, home, partner, resources, staff, wallet
     from grants.cli import register_commands
@@ -43,3 +45,17 @@ def create_app(overrides: dict | None = None, *, env: str | None = None) -> Flas
     app.context_processor(lambda: {"site_name": app.config["SITE_NAME"], "areas_for": areas_for})
     register_commands(app)
     return app
+
+
+def _record_origin(app: Flask) -> None:
+    """Audit entries written during a request say which address it came from."""
+
+    @app.before_request
+    def _set():
+        g.audit_origin = audit.set_origin(request.remote_addr)
+
+    @app.teardown_request
+    def _reset(_error):
+        token = g.pop("audit_origin", None)
+        if token is not None:
+            audit.reset_origin(token)

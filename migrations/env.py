@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 
 import grants.core.models  # noqa: F401  (registers every table on the metadata)
-from grants.core.db import Base, make_engine
+from grants.core.db import Base, UTCDateTime, make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,6 +21,14 @@ def _engine():
     return make_engine(app_config.load()["DATABASE_URL"])
 
 
+def render_item(type_, obj, autogen_context):
+    """Write the application's UTCDateTime as a plain DateTime, so migrations never import
+    application code that may change after they are written."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_online() -> None:
     engine = _engine()
     with engine.connect() as connection:
@@ -30,6 +38,7 @@ def run_migrations_online() -> None:
             # SQLite cannot ALTER most things: batch mode copies the table instead.
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import uuid
 from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as email_policy
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from aiosmtpd.controller import Controller
 from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -56,6 +61,7 @@ def pytest_report_header(config):
 class Template:
     url: str
     path: Path | None = None  # SQLite only
+    reference: dict | None = None  # PostgreSQL only: rows to restore before each test
 
     @property
     def is_sqlite(self) -> bool:
@@ -74,7 +80,7 @@ def database_template(tmp_path_factory):
         engine = make_engine(url)
         schema.upgrade(engine)
         engine.dispose()
-        yield Template(url=url)
+        yield Template(url=url, reference=_snapshot_reference_data(url))
         with server.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
         server.dispose()
@@ -86,14 +92,33 @@ def database_template(tmp_path_factory):
         yield Template(url=f"sqlite:///{path}", path=path)
 
 
-def _empty_postgres(url: str) -> None:
+def _snapshot_reference_data(url: str) -> dict[str, list[dict]]:
+    """Rows the migrations themselves insert (programmes, consent texts): every test on
+    PostgreSQL starts from them again after the tables are emptied."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = {
+            table.name: [dict(row._mapping) for row in connection.execute(table.select())]
+            for table in Base.metadata.sorted_tables
+        }
+    engine.dispose()
+    return {name: table_rows for name, table_rows in rows.items() if table_rows}
+
+
+def _empty_postgres(url: str, reference: dict[str, list[dict]]) -> None:
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     engine = make_engine(url)
     with engine.begin() as connection:
-        # The ledger refuses TRUNCATE on transfers; only the test harness may lift that.
-        connection.exec_driver_sql("ALTER TABLE transfers DISABLE TRIGGER USER")
+        # Append-only tables refuse TRUNCATE; only the test harness may lift that.
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        connection.exec_driver_sql("ALTER TABLE transfers ENABLE TRIGGER USER")
+        for table in Base.metadata.sorted_tables:
+            if table.name in reference:
+                connection.execute(table.insert(), reference[table.name])
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT max(id) FROM {table.name}))"
+                )
     engine.dispose()
 
 
@@ -106,7 +131,7 @@ def database_url(database_template, tmp_path, request):
         url = f"sqlite:///{path}"
     else:
         url = database_template.url
-        _empty_postgres(url)
+        _empty_postgres(url, database_template.reference)
     yield url
     if request.node.get_closest_marker("breaks_ledger"):
         return
@@ -136,9 +161,85 @@ def _reset_clock():
     clock.reset()
 
 
+class Collector:
+    """An aiosmtpd handler that keeps what it receives, or refuses it when told to."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refusal: str | None = None  # e.g. "451 4.3.0 try again later"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refusal:
+            return self.refusal
+        message = message_from_bytes(envelope.content, policy=email_policy)
+        message.envelope_to = list(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 for the whole run."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    collector.port = port
+    yield collector
+    controller.stop()
+
+
+class Mailbox:
+    """What the test SMTP server received during this test."""
+
+    LINK = re.compile(r"https?://[^\s<>\"]+")
+
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.collector.messages
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in m.envelope_to]
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    def links(self, message: EmailMessage) -> list[str]:
+        return self.LINK.findall(self.text(message))
+
+    def refuse(self, reply: str | None) -> None:
+        self.collector.refusal = reply
+
+
 @pytest.fixture
-def app(database_url):
-    app = create_app({"DATABASE_URL": database_url}, env="test")
+def mailbox(smtp_server):
+    smtp_server.messages.clear()
+    smtp_server.refusal = None
+    yield Mailbox(smtp_server)
+    smtp_server.refusal = None
+
+
+BASE_URL = "http://grants.test"
+
+
+@pytest.fixture
+def app(database_url, smtp_server):
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "BASE_URL": BASE_URL,
+            "MAIL_BACKEND": "smtp",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_server.port,
+        },
+        env="test",
+    )
     yield app
     app.extensions["grants.engine"].dispose()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from grants import create_app
-from grants.core.demo import DEMO_PASSWORD, DEMO_USERS
+from grants.core.demo import DEMO_AMBASSADORS, DEMO_PASSWORD, DEMO_USERS
 from grants.core.models.audit import AuditEntry
+from grants.core.models.cohorts import Cohort, Enrolment
 from grants.core.models.ledger import Transfer
 from grants.core.models.people import User
 from grants.database import get_session
@@ -92,8 +93,13 @@ def test_demo_seed_creates_every_role_once(app, runner, auth):
     transfers = count(app, Transfer)
     second = runner.invoke(args=["demo", "seed"])
     assert "0 users created, 8 already there" in second.output
-    assert count(app, User) == len(DEMO_USERS)
+    extra = {email for email, *_ in DEMO_AMBASSADORS} - {email for email, *_ in DEMO_USERS}
+    assert count(app, User) == len(DEMO_USERS) + len(extra)
     assert count(app, Transfer) == transfers  # the same transfer ids: nothing moved twice
+    assert count(app, Cohort) == 4  # a current and an upcoming cohort in each region
+    with app.app_context():
+        states = sorted(get_session().scalars(select(Enrolment.status)).all())
+    assert states == ["active", "active", "active", "invited"]
 
     for email in ("ambassador@demo.test", "staff2@demo.test", "finance2@demo.test"):
         assert auth.login(email, DEMO_PASSWORD).status_code == 302

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
@@ -13,4 +13,52 @@ class LoginForm(FlaskForm):
         "Password",
         validators=[DataRequired("Enter your password."), Length(max=256)],
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+NEW_PASSWORD_HINT = "At least 12 characters. A few unrelated words make a strong one."
+
+
+class AcceptInvitationForm(FlaskForm):
+    new_password = PasswordField(
+        "Choose a password",
+        validators=[Length(max=256)],
+        description=NEW_PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm_password = PasswordField(
+        "Type the password again", render_kw={"autocomplete": "new-password"}
+    )
+    current_password = PasswordField(
+        "Your password",
+        validators=[Length(max=256)],
+        description="You already have an account with us: confirm it is you.",
+        render_kw={"autocomplete": "current-password"},
+    )
+    consent = BooleanField(
+        "I have read this and I agree",
+        validators=[DataRequired("Tick the box to agree before you join.")],
+    )
+    consent_text_id = HiddenField()
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email."), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a password."), Length(max=256)],
+        description=NEW_PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm_password = PasswordField(
+        "Type it again",
+        validators=[EqualTo("new_password", "The two passwords are not the same.")],
+        render_kw={"autocomplete": "new-password"},
     )

@@ -2,9 +2,9 @@
 
 from flask import Flask
 
-from grants.cli import db, demo, ledger, users
+from grants.cli import db, demo, enrol, ledger, outbox, users
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db.group, demo.group, ledger.group, users.group):
-        app.cli.add_command(group)
+    for module in (db, demo, enrol, ledger, outbox, users):
+        app.cli.add_command(module.group)

@@ -1,10 +1,10 @@
 import click
-from flask.cli import AppGroup
 
+from grants.cli.group import Group
 from grants.core import schema
 from grants.database import get_engine
 
-group = AppGroup("db", help="The database schema.")
+group = Group("db", help="The database schema.")
 
 
 @group.command("upgrade")

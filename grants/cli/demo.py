@@ -1,14 +1,14 @@
 import click
 from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from grants.cli.group import Group
 from grants.core import demo
 from grants.core.db import commit_with_retry
 from grants.core.models.people import User
 from grants.database import db
 
-group = AppGroup("demo", help="Demo data for trying the app out.")
+group = Group("demo", help="Demo data for trying the app out.")
 
 
 @group.command("seed")

@@ -1,10 +1,10 @@
 import click
-from flask.cli import AppGroup
 
+from grants.cli.group import Group
 from grants.core.ledger import verify_ledger
 from grants.database import db
 
-group = AppGroup("ledger", help="The double-entry ledger.")
+group = Group("ledger", help="The double-entry ledger.")
 
 
 @group.command("verify")

@@ -1,13 +1,13 @@
 import click
-from flask.cli import AppGroup
 
+from grants.cli.group import Group
 from grants.core.db import commit_with_retry
 from grants.core.errors import DomainError
 from grants.core.models.people import ROLES
 from grants.core.people import create_user
 from grants.database import db
 
-group = AppGroup("users", help="People and their roles.")
+group = Group("users", help="People and their roles.")
 
 
 @group.command("create")

@@ -1,13 +1,41 @@
-"""Writing the audit log, in the same transaction as the change it records."""
+"""Writing the audit log, in the same transaction as the change it records.
+
+Where a change came from is set once by the edge (the web app per request, the CLI per
+command) through `origin`, so operations never need to know about requests.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from grants.core.models.audit import AuditEntry
 from grants.core.models.people import User
+
+_origin: ContextVar[str | None] = ContextVar("audit_origin", default=None)
+
+
+def set_origin(value: str | None) -> Token:
+    """Record `value` as the origin of changes from now on; reset_origin(token) undoes it."""
+    return _origin.set(value[:45] if value else value)
+
+
+def reset_origin(token: Token) -> None:
+    _origin.reset(token)
+
+
+@contextmanager
+def origin(value: str | None) -> Iterator[None]:
+    """Record `value` (a client address, "cli", "job") as the origin of changes inside."""
+    token = set_origin(value)
+    try:
+        yield
+    finally:
+        reset_origin(token)
 
 
 def record(
@@ -24,6 +52,7 @@ def record(
         object_type=type(obj).__name__ if obj is not None else None,
         object_id=str(obj.id) if obj is not None else None,
         details=details,
+        origin=_origin.get(),
     )
     session.add(entry)
     return entry

@@ -1,21 +1,21 @@
-"""Demo data: one user per role and a little ledger activity, safe to run again and again."""
+"""Demo data: one user per role, cohorts in both regions, a few ambassadors. Safe to run
+again and again: everything is looked up before it is created, and transfer ids are fixed."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.core.ledger import (
-    NewTransfer,
-    TransferKind,
-    apply_transfers,
-    get_or_create_ledger,
-    open_account,
-)
-from grants.core.models.people import User
+from grants.core.clock import clock
+from grants.core.cohorts import CohortSettings, cohort_funding, create_cohort, fund_cohort
+from grants.core.enrolment import Invitee, current_consent, invite
+from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
+from grants.core.models.people import Role, User, UserRole
+from grants.core.models.programmes import Programme
 from grants.core.people import create_user
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -29,6 +29,14 @@ DEMO_USERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("finance@demo.test", "Alex Morgan", ("finance",)),
     ("finance2@demo.test", "Chris Novak", ("finance",)),
     ("admin@demo.test", "Robin Hale", ("admin",)),
+)
+
+# (email, name, artist name, country, region of the current RADAR cohort, active?)
+DEMO_AMBASSADORS = (
+    ("ambassador@demo.test", "Maya Okafor", "Maya O", "US", "US", True),
+    ("lena@demo.test", "Lena Fischer", "Night Tides", "GB", "GB", True),
+    ("aiko@demo.test", "Aiko Tanaka", "Paper Lanterns", "US", "US", True),
+    ("tomas@demo.test", "Tomás Reyes", "Los Reyes", "US", "US", False),
 )
 
 # Fixed transfer ids make a second seed a no-op: the ledger returns the first result.
@@ -48,60 +56,71 @@ class SeedResult:
 def seed(session: Session) -> SeedResult:
     """Create whatever demo data is missing. Flushes; the caller commits."""
     result = SeedResult()
-    users: dict[str, User] = {}
-    for email, name, roles in DEMO_USERS:
-        user = session.scalar(select(User).where(User.email == email))
-        if user is None:
-            user = create_user(
-                session, None, email=email, name=name, roles=roles, password=DEMO_PASSWORD
-            )
-            result.created.append(email)
-        else:
-            result.existing.append(email)
-        users[email] = user
-
-    ledger = get_or_create_ledger(session, "demo:credits", unit="session", name="Demo sessions")
-    source = open_account(session, ledger, "source")
-    budget = open_account(session, ledger, "budget", debits_must_not_exceed_credits=True)
-    wallet = open_account(
-        session,
-        ledger,
-        "wallet",
-        user_id=users["ambassador@demo.test"].id,
-        debits_must_not_exceed_credits=True,
-    )
-    bandmate = open_account(
-        session,
-        ledger,
-        "wallet",
-        user_id=users["recipient@demo.test"].id,
-        debits_must_not_exceed_credits=True,
-    )
-    apply_transfers(
-        session,
-        [
-            NewTransfer(
-                id=_id("fund"),
-                debit_account_id=source.id,
-                credit_account_id=budget.id,
-                amount=100,
-                code="fund",
-            ),
-            NewTransfer(
-                id=_id("grant"),
-                debit_account_id=budget.id,
-                credit_account_id=wallet.id,
-                amount=6,
-                code="grant",
-            ),
-            NewTransfer(
-                id=_id("gift"),
-                debit_account_id=wallet.id,
-                credit_account_id=bandmate.id,
-                amount=2,
-                kind=TransferKind.PENDING,
-                code="gift",
-            ),
-        ],
-    )
+    users = {email: _user(session, email, name, roles, result)
+             for email, name, roles in DEMO_USERS}
+    staff = users["staff@demo.test"]
+    cohorts = _cohorts(session, staff)
+    for email, name, artist, country, region, active in DEMO_AMBASSADORS:
+        _enrol(session, staff, cohorts[("RADAR", region, "current")],
+               Invitee(name=name, artist_name=artist, email=email, country=country), active)
     return result
+
+
+def _user(session, email, name, roles, result) -> User:
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = create_user(session, None, email=email, name=name, roles=roles,
+                           password=DEMO_PASSWORD)
+        result.created.append(email)
+    else:
+        result.existing.append(email)
+    return user
+
+
+def _cohorts(session: Session, staff: User) -> dict[tuple[str, str, str], Cohort]:
+    """A current and an upcoming RADAR cohort in each region, the current ones funded."""
+    year = clock.now().year
+    radar = session.scalar(select(Programme).where(Programme.code == "RADAR"))
+    found = {}
+    for region, currency, value in (("US", "USD", 15000), ("GB", "GBP", 9000)):
+        for status, intake in ((CohortStatus.CURRENT, year), (CohortStatus.UPCOMING, year + 1)):
+            cohort = session.scalar(select(Cohort).where(
+                Cohort.programme_id == radar.id, Cohort.region == region,
+                Cohort.intake_name == str(intake)))
+            if cohort is None:
+                cohort = create_cohort(session, staff, CohortSettings(
+                    programme_id=radar.id, region=region, intake_name=str(intake),
+                    status=status, currency=currency, session_value=value,
+                    session_allowance=12, session_budget=600, gift_expiry_days=30,
+                    starts_on=date(intake, 1, 1), ends_on=date(intake, 12, 31),
+                ))
+            if status == CohortStatus.CURRENT and not cohort_funding(session, cohort).funded:
+                fund_cohort(session, staff, cohort, 240,
+                            transfer_id=_id(f"fund:{region}:{intake}"))
+            found[("RADAR", region, status.value)] = cohort
+    return found
+
+
+def _enrol(session, staff, cohort, invitee: Invitee, active: bool) -> None:
+    user = session.scalar(select(User).where(User.email == invitee.email))
+    if user is not None and session.scalar(select(Enrolment.id).where(
+            Enrolment.user_id == user.id, Enrolment.cohort_id == cohort.id)) is not None:
+        return
+    if not active:
+        invite(session, staff, cohort, invitee)  # a real pending invitation, email queued
+        return
+    if user is None:
+        user = create_user(session, None, email=invitee.email, name=invitee.name,
+                           password=DEMO_PASSWORD)
+    # Active from the start: as if they had accepted the invitation and its consent text.
+    consent = current_consent(session, cohort.programme_id)
+    now = clock.now()
+    session.add(Enrolment(
+        cohort_id=cohort.id, user_id=user.id, artist_name=invitee.artist_name,
+        country=invitee.country, status=EnrolmentStatus.ACTIVE, invitations_sent=1,
+        invited_by_id=staff.id, invited_at=now, activated_at=now,
+        consent_text_id=consent.id, consented_at=now,
+    ))
+    if not user.has_role(Role.AMBASSADOR):
+        user.roles.append(UserRole(role=Role.AMBASSADOR))
+    session.flush()

@@ -6,7 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.core import audit, passwords
+from grants.core import audit, outbox, passwords
 from grants.core.errors import DomainError, InvalidInput
 from grants.core.models.people import ROLES, User, UserRole
 
@@ -82,4 +82,49 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         return None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def request_password_reset(session: Session, email: str) -> None:
+    """Email a reset link if an active account uses `email`. Says nothing either way:
+    the caller answers the same whether or not the address exists."""
+    user = find_user_by_email(session, email)
+    if user is None or not user.active:
+        return
+    outbox.enqueue(
+        session,
+        to=user.email,
+        template="password_reset",
+        params={"user_id": user.id, "generation": user.session_generation},
+        locale=user.locale,
+    )
+    audit.record(session, None, "auth.password_reset_requested", user)
+
+
+def user_for_reset(session: Session, user_id: int, generation: int) -> User:
+    """The user a reset link is for, while the link is still the live one.
+
+    A link carries the session generation it was made under; setting a password bumps the
+    generation, so each link works once and older ones stop working too.
+    """
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.session_generation != generation:
+        raise PasswordResetUsed(
+            "This link has already been used or is no longer valid. Ask for a new one."
+        )
+    return user
+
+
+class PasswordResetUsed(DomainError):
+    """The reset link was used already, or the password changed since it was sent."""
+
+
+def set_password(session: Session, actor: User | None, user: User, password: str) -> User:
+    """Set a new password and end every session the user has open elsewhere."""
+    problem = passwords.password_problem(password)
+    if problem:
+        raise InvalidInput(problem)
+    user.password_hash = passwords.hash_password(password)
+    user.session_generation += 1
+    audit.record(session, actor, "auth.password_set", user)
     return user

@@ -1,7 +1,29 @@
 """Every table of the application, importable from one place (Alembic needs them all)."""
 
 from grants.core.models.audit import AuditEntry
+from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
+from grants.core.models.imports import EnrolmentImport
 from grants.core.models.ledger import Account, Ledger, Transfer
+from grants.core.models.outbox import OutboxMessage, OutboxStatus
 from grants.core.models.people import ROLES, Role, User, UserRole
+from grants.core.models.programmes import ConsentText, Programme
 
-__all__ = ["ROLES", "Account", "AuditEntry", "Ledger", "Role", "Transfer", "User", "UserRole"]
+__all__ = [
+    "ROLES",
+    "Account",
+    "AuditEntry",
+    "Cohort",
+    "CohortStatus",
+    "ConsentText",
+    "Enrolment",
+    "EnrolmentImport",
+    "EnrolmentStatus",
+    "Ledger",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Programme",
+    "Role",
+    "Transfer",
+    "User",
+    "UserRole",
+]

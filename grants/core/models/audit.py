@@ -1,4 +1,5 @@
-"""The audit log: who did what to which object, and when. Ids, never personal details."""
+"""The audit log: who did what to which object, when and from where. Append-only: triggers
+on both databases refuse UPDATE and DELETE. Ids in details, never personal details."""
 
 from __future__ import annotations
 
@@ -23,3 +24,6 @@ class AuditEntry(Base):
     object_type: Mapped[str | None] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Where the change came from: the client's address for a web request, "cli" for a
+    # command. Set by the edge through grants.core.audit.origin, never by operations.
+    origin: Mapped[str | None] = mapped_column(String(45))

@@ -1,0 +1,135 @@
+"""Accepting an invitation from its emailed link, and resetting a forgotten password."""
+
+from flask import current_app, flash, redirect, render_template, session, url_for
+from flask_login import login_user
+
+from grants.auth import bp
+from grants.auth.forms import AcceptInvitationForm, ResetPasswordForm, ResetRequestForm
+from grants.core.db import commit_with_retry
+from grants.core.enrolment import accept_invitation, current_consent, open_invitation
+from grants.core.errors import DomainError, InvalidInput
+from grants.core.people import request_password_reset, set_password, user_for_reset
+from grants.core.tokens import LinkInvalid, read_token
+from grants.database import db
+
+
+def _link_problem(message: str):
+    return render_template("auth/link_problem.html", message=message), 400
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    try:
+        payload = read_token(
+            current_app.config["SECRET_KEY"],
+            "invitation",
+            token,
+            max_age=current_app.config["INVITATION_MAX_AGE"],
+        )
+        enrolment_id, nonce = int(payload["e"]), str(payload["n"])
+        enrolment = open_invitation(db, enrolment_id, nonce)
+    except (LinkInvalid, KeyError, TypeError, ValueError) as error:
+        message = getattr(error, "message", "This link is not valid.")
+        if "expired" in message:
+            message += " Ask programme staff to send you a new invitation."
+        return _link_problem(message)
+    except DomainError as error:
+        return _link_problem(error.message)
+
+    consent = current_consent(db, enrolment.cohort.programme_id)
+    has_password = enrolment.user.password_hash is not None
+    form = AcceptInvitationForm(consent_text_id=consent.id)
+    if form.validate_on_submit():
+        if not has_password and form.new_password.data != form.confirm_password.data:
+            form.confirm_password.errors.append("The two passwords are not the same.")
+        else:
+            try:
+                consent_text_id = int(form.consent_text_id.data or 0)
+                accepted = commit_with_retry(
+                    db,
+                    lambda: accept_invitation(
+                        db,
+                        enrolment_id,
+                        nonce,
+                        consent_text_id=consent_text_id,
+                        new_password=None if has_password else form.new_password.data,
+                        current_password=form.current_password.data if has_password else None,
+                    ),
+                )
+            except InvalidInput as error:
+                target = form.current_password if has_password else form.new_password
+                if "consent" in error.message:
+                    target = form.consent
+                target.errors.append(error.message)
+            except DomainError as error:
+                return _link_problem(error.message)
+            else:
+                user = accepted.user
+                session.clear()
+                login_user(user)
+                flash(f"Welcome to {accepted.cohort.name}.", "success")
+                return redirect(url_for("wallet.home"))
+    return render_template(
+        "auth/invitation.html",
+        form=form,
+        enrolment=enrolment,
+        consent=consent,
+        has_password=has_password,
+    )
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        email = form.email.data
+        commit_with_retry(db, lambda: request_password_reset(db, email))
+        # The same words whether or not the address has an account.
+        flash(
+            "If an account uses that address, we have emailed it a link to choose a new "
+            "password. The link works for an hour.",
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        payload = read_token(
+            current_app.config["SECRET_KEY"],
+            "password-reset",
+            token,
+            max_age=current_app.config["PASSWORD_RESET_MAX_AGE"],
+        )
+        user_id, generation = int(payload["u"]), int(payload["g"])
+        user_for_reset(db, user_id, generation)
+    except (LinkInvalid, KeyError, TypeError, ValueError) as error:
+        message = getattr(error, "message", "This link is not valid.")
+        return _link_problem(message + " You can ask for a new link from the log-in page.")
+    except DomainError as error:
+        return _link_problem(error.message)
+
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        password = form.new_password.data
+
+        def change():
+            user = user_for_reset(db, user_id, generation)
+            return set_password(db, user, user, password)
+
+        try:
+            commit_with_retry(db, change)
+        except InvalidInput as error:
+            form.new_password.errors.append(error.message)
+        except DomainError as error:
+            return _link_problem(error.message)
+        else:
+            flash(
+                "Your password is changed, and any other sessions are logged out. "
+                "Log in with your new password.",
+                "success",
+            )
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)

@@ -1,0 +1,222 @@
+"""Operations on cohorts: creating and editing them, and funding their session budget."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grants.core import audit
+from grants.core.countries import normalise_country
+from grants.core.errors import DomainError, InvalidInput, NotFound
+from grants.core.ledger import NewTransfer, apply_transfers, get_or_create_ledger, open_account
+from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment
+from grants.core.models.ledger import Account, Transfer
+from grants.core.models.people import User
+from grants.core.models.programmes import Programme
+from grants.core.money import CURRENCIES
+
+# The cohort's system accounts on its credits ledger.
+SOURCE = "source"  # where funded sessions come from: the programme's commitment
+BUDGET = "budget"  # funded sessions not yet issued to anyone
+
+
+class CohortExists(DomainError):
+    """A programme runs one cohort per region per intake."""
+
+
+class BudgetTooSmall(DomainError):
+    """Funding beyond the planned budget, or a budget below what is already funded."""
+
+
+class CohortClosed(DomainError):
+    """A closed cohort takes no new funding or enrolments."""
+
+
+@dataclass(frozen=True)
+class CohortSettings:
+    """What staff set on a cohort, already parsed into plain values by the edge."""
+
+    programme_id: int
+    region: str
+    intake_name: str
+    status: str
+    currency: str
+    session_value: int
+    session_allowance: int
+    session_budget: int
+    gift_expiry_days: int
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class Funding:
+    funded: int  # sessions moved into the budget so far
+    available: int  # funded and not yet issued
+    issued: int  # issued to ambassadors (grants)
+
+
+def _checked(session: Session, settings: CohortSettings) -> CohortSettings:
+    if session.get(Programme, settings.programme_id) is None:
+        raise InvalidInput("Choose a programme.")
+    intake = settings.intake_name.strip()
+    if not intake or len(intake) > 60:
+        raise InvalidInput("Give the intake a name of 1 to 60 characters, such as 2027.")
+    if settings.status not in tuple(CohortStatus):
+        raise InvalidInput("Choose upcoming, current or closed.")
+    if settings.currency not in CURRENCIES:
+        raise InvalidInput(f"The currency must be one of {', '.join(CURRENCIES)}.")
+    for label, value, least in (
+        ("The value of a session", settings.session_value, 1),
+        ("The session allowance", settings.session_allowance, 1),
+        ("The session budget", settings.session_budget, 0),
+        ("Gift expiry", settings.gift_expiry_days, 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise InvalidInput(f"{label} must be a whole number of at least {least}.")
+    if settings.gift_expiry_days > 365:
+        raise InvalidInput("Gift expiry can be at most 365 days.")
+    if settings.ends_on < settings.starts_on:
+        raise InvalidInput("The cohort cannot end before it starts.")
+    return CohortSettings(
+        **{**settings.__dict__, "intake_name": intake, "region": normalise_country(settings.region)}
+    )
+
+
+def _refuse_twin(session: Session, settings: CohortSettings, cohort_id: int | None) -> None:
+    twin = session.scalar(
+        select(Cohort.id).where(
+            Cohort.programme_id == settings.programme_id,
+            Cohort.region == settings.region,
+            Cohort.intake_name == settings.intake_name,
+        )
+    )
+    if twin is not None and twin != cohort_id:
+        raise CohortExists("That programme already has a cohort for this region and intake.")
+
+
+def create_cohort(session: Session, actor: User, settings: CohortSettings) -> Cohort:
+    settings = _checked(session, settings)
+    _refuse_twin(session, settings, None)
+    programme = session.get(Programme, settings.programme_id)
+    ledger = get_or_create_ledger(
+        session,
+        f"credits:{programme.code}:{settings.region}:{settings.intake_name}",
+        unit="session",
+        name="sessions",
+    )
+    cohort = Cohort(**settings.__dict__, ledger_id=ledger.id)
+    session.add(cohort)
+    session.flush()
+    ledger.name = f"{cohort.name} sessions"
+    open_account(session, ledger, SOURCE)
+    open_account(session, ledger, BUDGET, debits_must_not_exceed_credits=True)
+    audit.record(session, actor, "cohort.create", cohort, **_loggable(settings))
+    return cohort
+
+
+def update_cohort(
+    session: Session, actor: User, cohort: Cohort, settings: CohortSettings
+) -> Cohort:
+    settings = _checked(session, settings)
+    _refuse_twin(session, settings, cohort.id)
+    if cohort.status == CohortStatus.CLOSED and settings.status != CohortStatus.CLOSED:
+        raise InvalidInput("A closed cohort cannot be opened again.")
+    if settings.currency != cohort.currency and cohort.status != CohortStatus.UPCOMING:
+        raise InvalidInput("The currency can only change while the cohort is upcoming.")
+    if settings.programme_id != cohort.programme_id and cohort_has_enrolments(session, cohort):
+        raise InvalidInput("The programme cannot change once people are enrolled.")
+    funded = cohort_funding(session, cohort).funded
+    if settings.session_budget < funded:
+        raise BudgetTooSmall(
+            f"The budget cannot be less than the {funded} sessions already funded."
+        )
+    changes = {
+        name: value
+        for name, value in _loggable(settings).items()
+        if _loggable_value(getattr(cohort, name)) != value
+    }
+    for name, value in settings.__dict__.items():
+        setattr(cohort, name, value)
+    session.flush()
+    cohort.ledger.name = f"{cohort.name} sessions"
+    if changes:
+        audit.record(session, actor, "cohort.update", cohort, changes=changes)
+    return cohort
+
+
+def cohort_has_enrolments(session: Session, cohort: Cohort) -> bool:
+    query = select(Enrolment.id).where(Enrolment.cohort_id == cohort.id).limit(1)
+    return session.scalar(query) is not None
+
+
+def fund_cohort(
+    session: Session, actor: User, cohort: Cohort, sessions: int, *, transfer_id: uuid.UUID
+) -> Transfer:
+    """Move `sessions` into the cohort's budget. `transfer_id` makes a double submit a no-op."""
+    if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 1:
+        raise InvalidInput("Fund a whole number of sessions, at least 1.")
+    existing = session.get(Transfer, transfer_id)
+    if existing is not None:
+        return existing  # the same form sent twice: it happened once
+    if cohort.status == CohortStatus.CLOSED:
+        raise CohortClosed("This cohort is closed; it takes no new funding.")
+    source, budget = (
+        cohort_account(session, cohort, SOURCE),
+        cohort_account(session, cohort, BUDGET),
+    )
+    funded = budget.credits_posted
+    if funded + sessions > cohort.session_budget:
+        raise BudgetTooSmall(
+            f"That would fund {funded + sessions} sessions, more than the budget of "
+            f"{cohort.session_budget}. Raise the budget first."
+        )
+    [transfer] = apply_transfers(
+        session,
+        [
+            NewTransfer(
+                id=transfer_id,
+                debit_account_id=source.id,
+                credit_account_id=budget.id,
+                amount=sessions,
+                code="fund",
+            )
+        ],
+    )
+    audit.record(
+        session, actor, "cohort.fund", cohort, sessions=sessions, transfer_id=str(transfer_id)
+    )
+    return transfer
+
+
+def cohort_account(session: Session, cohort: Cohort, code: str) -> Account:
+    account = session.scalar(
+        select(Account).where(
+            Account.ledger_id == cohort.ledger_id, Account.code == code, Account.user_id.is_(None)
+        )
+    )
+    if account is None:
+        raise NotFound(f"cohort {cohort.id} has no {code} account")
+    return account
+
+
+def cohort_funding(session: Session, cohort: Cohort) -> Funding:
+    budget = cohort_account(session, cohort, BUDGET)
+    return Funding(
+        funded=budget.credits_posted,
+        available=budget.available,
+        issued=budget.debits_posted,
+    )
+
+
+def _loggable_value(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _loggable(settings: CohortSettings) -> dict:
+    # Cohort settings are programme data, not personal data: safe to keep in the log.
+    return {name: _loggable_value(value) for name, value in settings.__dict__.items()}

@@ -1,0 +1,277 @@
+"""Enrolling many ambassadors from a CSV file: read, check every row, then import all or none.
+
+The same functions serve the staff upload page and `flask --app wsgi enrol import`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grants.core import audit, outbox
+from grants.core.clock import clock
+from grants.core.countries import normalise_country
+from grants.core.enrolment import CohortNotOpen, conflict_between
+from grants.core.errors import DomainError, InvalidInput
+from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
+from grants.core.models.people import User
+from grants.core.people import normalise_email
+
+COLUMNS = ("name", "artist_name", "email", "country")
+# Header spellings people use for the same columns.
+ALIASES = {
+    "full name": "name",
+    "artist name": "artist_name",
+    "artist": "artist_name",
+    "project": "artist_name",
+    "artist or project name": "artist_name",
+    "artist/project name": "artist_name",
+    "email address": "email",
+    "e-mail": "email",
+    "country code": "country",
+}
+MAX_ROWS = 20_000
+CHUNK = 500  # rows per query when looking people up, and per progress step
+
+
+class CsvProblem(InvalidInput):
+    """The file as a whole cannot be read as an enrolment list."""
+
+
+class RowsInvalid(DomainError):
+    """Some rows cannot be imported; nothing was."""
+
+    def __init__(self, rows: list[CsvRow]) -> None:
+        bad = [row for row in rows if row.errors]
+        super().__init__(
+            f"{len(bad)} of {len(rows)} rows cannot be imported, so nothing was. "
+            "Fix those rows and upload the file again."
+        )
+        self.rows = rows
+
+
+@dataclass
+class CsvRow:
+    line: int  # the line of the file it came from, as a spreadsheet numbers it
+    name: str
+    artist_name: str
+    email: str
+    country: str
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "line": self.line,
+            "name": self.name,
+            "artist_name": self.artist_name,
+            "email": self.email,
+            "country": self.country,
+        }
+
+
+def read_enrolment_csv(data: bytes) -> list[CsvRow]:
+    """Every row of the file, each normalised or carrying its errors. Raises CsvProblem when
+    the file as a whole is unusable (encoding, headers, no rows, too many)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CsvProblem(
+            'The file is not UTF-8 text. In your spreadsheet, save it as "CSV UTF-8" and '
+            "upload it again."
+        ) from None
+    if "\x00" in text:
+        raise CsvProblem("This does not look like a CSV file (it contains binary data).")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        lines = [(reader.line_num, cells) for cells in reader]
+    except csv.Error as error:
+        raise CsvProblem(f"The file could not be read as CSV ({error}).") from None
+    lines = [(number, cells) for number, cells in lines if any(cell.strip() for cell in cells)]
+    if not lines:
+        raise CsvProblem("The file is empty.")
+    (_, header), body = lines[0], lines[1:]
+    columns = _columns(header)
+    if not body:
+        raise CsvProblem("The file has a header but no rows to import.")
+    if len(body) > MAX_ROWS:
+        raise CsvProblem(f"The file has {len(body):,} rows; import at most {MAX_ROWS:,} at a time.")
+
+    rows: list[CsvRow] = []
+    first_line_of: dict[str, int] = {}
+    for number, cells in body:
+        if len(cells) != len(columns):
+            row = CsvRow(number, "", "", "", "")
+            row.errors.append(f"has {len(cells)} values; the header has {len(columns)}")
+            rows.append(row)
+            continue
+        values = {column: cell.strip() for column, cell in zip(columns, cells, strict=True)}
+        row = _checked_row(number, values)
+        if not row.errors:
+            if row.email in first_line_of:
+                row.errors.append(f"the same email as line {first_line_of[row.email]}")
+            else:
+                first_line_of[row.email] = number
+        rows.append(row)
+    return rows
+
+
+def _columns(header: list[str]) -> list[str]:
+    columns = []
+    for cell in header:
+        name = " ".join(cell.strip().lower().replace("_", " ").split())
+        columns.append(ALIASES.get(name, name.replace(" ", "_")))
+    unknown = [c for c in columns if c not in COLUMNS]
+    missing = [c for c in COLUMNS if c not in columns]
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if unknown or missing or repeated:
+        found = ", ".join(cell.strip() or "(blank)" for cell in header)
+        problems = []
+        if missing:
+            problems.append(f"missing {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unexpected {', '.join(unknown)}")
+        if repeated:
+            problems.append(f"repeated {', '.join(repeated)}")
+        raise CsvProblem(
+            f"The first line must name the columns {', '.join(COLUMNS)}. "
+            f"This file has: {found} ({'; '.join(problems)})."
+        )
+    return columns
+
+
+def _checked_row(number: int, values: dict[str, str]) -> CsvRow:
+    row = CsvRow(number, **values)
+    for column, what in (("name", "A name"), ("artist_name", "An artist or project name")):
+        if not values[column]:
+            row.errors.append(f"{what} is needed.")
+        elif len(values[column]) > 200:
+            row.errors.append(f"{what} is too long (200 characters at most).")
+    if not values["email"]:
+        row.errors.append("An email is needed.")
+    else:
+        try:
+            row.email = normalise_email(values["email"])
+        except InvalidInput as error:
+            row.errors.append(error.message)
+    try:
+        row.country = normalise_country(values["country"])
+    except InvalidInput as error:
+        row.errors.append(error.message)
+    return row
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def check_places(session: Session, cohort: Cohort, rows: list[CsvRow]) -> list[CsvRow]:
+    """Add to each good row the reason its person cannot take a place in `cohort`, if any."""
+    good = {row.email: row for row in rows if not row.errors}
+    for emails in _chunks(list(good)):
+        held = session.execute(
+            select(User.email, Enrolment, Cohort)
+            .join(Enrolment, Enrolment.user_id == User.id)
+            .join(Cohort, Cohort.id == Enrolment.cohort_id)
+            .where(User.email.in_(emails))
+        ).all()
+        for email, enrolment, held_cohort in held:
+            problem = conflict_between(enrolment, held_cohort, cohort)
+            if problem and not good[email].errors:
+                good[email].errors.append(problem)
+    return rows
+
+
+def import_rows(
+    session: Session,
+    actor: User,
+    cohort: Cohort,
+    rows: list[CsvRow],
+    *,
+    import_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Invite everyone in `rows` to `cohort`, all or none. Rows are checked again here,
+    since places may have been taken since the preview. Returns how many were invited."""
+    if cohort.status == CohortStatus.CLOSED:
+        raise CohortNotOpen("This cohort is closed; it takes no new enrolments.")
+    for row in rows:
+        row.errors.clear()
+    rows = check_places(session, cohort, _recheck(rows))
+    if any(row.errors for row in rows):
+        raise RowsInvalid(rows)
+
+    now = clock.now()
+    for chunk in _chunks(rows):
+        emails = [row.email for row in chunk]
+        users = {u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))}
+        fresh = [
+            User(email=row.email, name=row.name, password_hash=None)
+            for row in chunk
+            if row.email not in users
+        ]
+        session.add_all(fresh)
+        session.flush()
+        users.update({user.email: user for user in fresh})
+        earlier = {
+            e.user_id: e
+            for e in session.scalars(
+                select(Enrolment).where(
+                    Enrolment.cohort_id == cohort.id,
+                    Enrolment.user_id.in_([user.id for user in users.values()]),
+                )
+            )
+        }
+        enrolments = []
+        for row in chunk:
+            user = users[row.email]
+            enrolment = earlier.get(user.id) or Enrolment(
+                cohort_id=cohort.id, user_id=user.id, invitations_sent=0
+            )
+            enrolment.artist_name = row.artist_name
+            enrolment.country = row.country
+            enrolment.status = EnrolmentStatus.INVITED
+            enrolment.invited_at = now
+            enrolment.invited_by_id = actor.id
+            enrolment.closed_at = None
+            enrolment.invite_nonce = secrets.token_hex(16)
+            enrolment.invitations_sent = (enrolment.invitations_sent or 0) + 1
+            enrolments.append((enrolment, user))
+        session.add_all(enrolment for enrolment, _ in enrolments)
+        session.flush()
+        outbox.enqueue_many(
+            session,
+            [
+                {
+                    "to": user.email,
+                    "template": "invitation",
+                    "params": {"enrolment_id": enrolment.id, "nonce": enrolment.invite_nonce},
+                }
+                for enrolment, user in enrolments
+            ],
+        )
+        if progress:
+            progress(len(chunk))
+    audit.record(session, actor, "enrolment.import", cohort, rows=len(rows), import_id=import_id)
+    return len(rows)
+
+
+def _recheck(rows: list[CsvRow]) -> list[CsvRow]:
+    """Rows (perhaps stored since the preview) checked again as if read from the file."""
+    checked = [_checked_row(row.line, {c: getattr(row, c) for c in COLUMNS}) for row in rows]
+    first_line_of: dict[str, int] = {}
+    for row in checked:
+        if not row.errors and row.email in first_line_of:
+            row.errors.append(f"the same email as line {first_line_of[row.email]}")
+        first_line_of.setdefault(row.email, row.line)
+    return checked
+
+
+def rows_from_dicts(stored: list[dict]) -> list[CsvRow]:
+    return [CsvRow(**{**item, "errors": []}) for item in stored]

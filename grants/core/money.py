@@ -1,0 +1,40 @@
+"""Money as integers of minor units (cents, pence), converted only at the edges."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from grants.core.errors import InvalidInput
+
+# ISO 4217 code -> (symbol, minor-unit exponent). The programme pays in these.
+CURRENCIES: dict[str, tuple[str, int]] = {"USD": ("$", 2), "GBP": ("£", 2)}
+
+
+def to_minor(amount: Decimal | str, currency: str) -> int:
+    """ "12.50" GBP -> 1250. Refuses more decimal places than the currency has."""
+    _symbol, exponent = _currency(currency)
+    try:
+        value = Decimal(str(amount).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{amount!r} is not an amount of money.") from None
+    if not value.is_finite():
+        raise InvalidInput("Enter an amount of money.")
+    minor = value.scaleb(exponent)
+    if minor != minor.to_integral_value():
+        raise InvalidInput(f"{currency} amounts have at most {exponent} decimal places.")
+    return int(minor)
+
+
+def format_money(minor: int, currency: str) -> str:
+    """1250, "GBP" -> "£12.50"."""
+    symbol, exponent = _currency(currency)
+    sign = "-" if minor < 0 else ""
+    major, rest = divmod(abs(minor), 10**exponent)
+    return f"{sign}{symbol}{major:,}.{rest:0{exponent}d}"
+
+
+def _currency(code: str) -> tuple[str, int]:
+    try:
+        return CURRENCIES[code]
+    except KeyError:
+        raise InvalidInput(f"{code} is not a currency the programme pays in.") from None

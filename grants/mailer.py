@@ -1,0 +1,249 @@
+"""Delivering the outbox: each message rendered from its templates and sent by SMTP
+(Flask-Mail), or printed to the terminal when `make run` has no mail server.
+
+Messages are claimed (and the claim committed) before any network call, sent one by one
+over one connection, and each outcome is recorded in its own short transaction.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import sys
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app, g, render_template
+from flask_mail import Connection, Mail, Message
+from sqlalchemy.orm import Session
+
+from grants.core import outbox
+from grants.core.db import commit_with_retry
+from grants.core.models.cohorts import Enrolment, EnrolmentStatus
+from grants.core.models.outbox import OutboxMessage
+from grants.core.models.people import User
+from grants.core.tokens import make_token
+
+mail = Mail()
+
+# Sent straight after a web request; anything beyond waits for `flask outbox send`.
+SEND_AFTER_REQUEST = 20
+
+SUBJECTS = {
+    "invitation": "Your invitation to {programme}",
+    "password_reset": "Choose a new password",
+}
+
+
+class NoLongerApplicable(Exception):
+    """What the message was about has changed (an invitation withdrawn): do not send it."""
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def init_app(app: Flask) -> None:
+    mail.init_app(app)
+    app.after_request(_send_after_response)
+
+
+def _send_after_response(response):
+    """Deliver what this request committed once the response has gone to the browser, so
+    no one waits on the mail server and timing says nothing about who has an account."""
+    session: Session | None = g.get("db_session")
+    ids = session.info.pop("outbox_committed", None) if session is not None else None
+    if ids and current_app.config["MAIL_BACKEND"] != "none":
+        app = current_app._get_current_object()
+
+        def deliver_now() -> None:
+            with app.app_context():
+                deliver(ids=ids[:SEND_AFTER_REQUEST])
+
+        response.call_on_close(deliver_now)
+    return response
+
+
+def deliver(*, ids: list[int] | None = None, limit: int = 100) -> DeliveryReport:
+    """Send up to `limit` due messages (or the due ones among `ids`)."""
+    maker = current_app.extensions["grants.sessionmaker"]
+    with maker() as session:
+        claimed = commit_with_retry(session, lambda: outbox.claim(session, ids=ids, limit=limit))
+    report = DeliveryReport()
+    if not claimed:
+        return report
+    pending = list(claimed)
+    try:
+        with _connection() as connection:
+            while pending:
+                message_id = pending[0]
+                _send_one(connection, message_id, report)
+                pending.pop(0)
+    except (OSError, smtplib.SMTPException) as error:
+        # The server went away (or never answered): whatever is left is tried again later.
+        for message_id in pending:
+            _record(message_id, report, error=_describe(error), permanent=False)
+    return report
+
+
+def _connection():
+    if current_app.config["MAIL_BACKEND"] == "console":
+        return _Console()
+    return _TimedConnection(current_app.extensions["mail"])
+
+
+class _TimedConnection(Connection):
+    """Flask-Mail's connection, with a timeout so a silent server cannot hang a worker."""
+
+    def configure_host(self):
+        state = self.mail
+        timeout = current_app.config["MAIL_TIMEOUT"]
+        kind = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        host = kind(state.server, state.port, timeout=timeout)
+        if state.use_tls:
+            host.starttls()
+        if state.username and state.password:
+            host.login(state.username, state.password)
+        return host
+
+
+class _Console:
+    """For `make run` without a mail server: print each email to the terminal."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def send(self, message: Message) -> None:
+        print(
+            f"\n--- email to {', '.join(message.recipients)}: {message.subject}\n"
+            f"{message.body}\n---",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _send_one(connection, message_id: int, report: DeliveryReport) -> None:
+    maker = current_app.extensions["grants.sessionmaker"]
+    with maker() as session:
+        row = session.get(OutboxMessage, message_id)
+        try:
+            message = _render(session, row)
+        except NoLongerApplicable as reason:
+            session.rollback()
+            _record(message_id, report, error=str(reason), permanent=True)
+            return
+        except Exception as error:  # a template or data problem: keep it and say why
+            session.rollback()
+            current_app.logger.exception("could not render outbox message %s", message_id)
+            _record(message_id, report, error=f"render: {_describe(error)}", permanent=False)
+            return
+        session.rollback()  # release the read (SQLite's write lock) before the network call
+    try:
+        connection.send(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _text in error.recipients.values()]
+        _record(
+            message_id, report, error=_describe(error), permanent=all(code >= 500 for code in codes)
+        )
+    except smtplib.SMTPResponseException as error:
+        if error.smtp_code < 500:
+            _record(message_id, report, error=_describe(error), permanent=False)
+        else:
+            _record(message_id, report, error=_describe(error), permanent=True)
+    else:
+        _record(message_id, report)
+
+
+def _record(
+    message_id: int, report: DeliveryReport, *, error: str | None = None, permanent: bool = False
+) -> None:
+    maker = current_app.extensions["grants.sessionmaker"]
+    with maker() as session:
+        if error is None:
+            commit_with_retry(session, lambda: outbox.mark_sent(session, message_id))
+            report.sent += 1
+            return
+        commit_with_retry(
+            session, lambda: outbox.mark_failed(session, message_id, error, permanent=permanent)
+        )
+    report.errors.append(f"message {message_id}: {error}")
+    if permanent:
+        report.failed += 1
+    else:
+        report.retrying += 1
+
+
+def _describe(error: BaseException) -> str:
+    # Error text from the mail server may quote the address; keep the type and code only.
+    code = getattr(error, "smtp_code", None)
+    return f"{type(error).__name__}{f' {code}' if code else ''}"
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def _render(session: Session, row: OutboxMessage) -> Message:
+    context = CONTEXTS[row.template](session, row.params)
+    subject = SUBJECTS[row.template].format(**context)
+    message = Message(
+        subject=subject,
+        recipients=[row.to_address],
+        body=render_template(f"email/{row.template}.txt", **context),
+        html=render_template(f"email/{row.template}.html", **context),
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+    )
+    # The same Message-ID on every attempt: a receiving server can drop a repeat.
+    message.msgId = f"<outbox-{row.id}.{int(row.created_at.timestamp())}@grants>"
+    return message
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for an email, from BASE_URL (never the request's Host header)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def _invitation(session: Session, params: dict) -> dict:
+    enrolment = session.get(Enrolment, params["enrolment_id"])
+    if (
+        enrolment is None
+        or enrolment.status != EnrolmentStatus.INVITED
+        or enrolment.invite_nonce != params["nonce"]
+    ):
+        raise NoLongerApplicable("the invitation was withdrawn or replaced before sending")
+    token = make_token(
+        current_app.config["SECRET_KEY"],
+        "invitation",
+        {"e": enrolment.id, "n": enrolment.invite_nonce},
+    )
+    return {
+        "name": enrolment.user.name,
+        "programme": enrolment.cohort.programme.code,
+        "cohort": enrolment.cohort.name,
+        "link": external_url("auth.invitation", token=token),
+        "days": current_app.config["INVITATION_MAX_AGE"] // 86400,
+    }
+
+
+def _password_reset(session: Session, params: dict) -> dict:
+    user = session.get(User, params["user_id"])
+    if user is None or not user.active or user.session_generation != params["generation"]:
+        raise NoLongerApplicable("the password changed before the reset link was sent")
+    token = make_token(
+        current_app.config["SECRET_KEY"],
+        "password-reset",
+        {"u": user.id, "g": user.session_generation},
+    )
+    return {
+        "name": user.name,
+        "link": external_url("auth.reset_password", token=token),
+        "minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+    }
+
+
+CONTEXTS = {"invitation": _invitation, "password_reset": _password_reset}

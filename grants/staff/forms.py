@@ -1,0 +1,116 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    DateField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from grants.core.countries import country_names
+from grants.core.models.cohorts import CohortStatus
+from grants.core.money import CURRENCIES
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """The US and the UK first (where the programme runs today), then every country."""
+    names = country_names()
+    first = [("US", "United States"), ("GB", "United Kingdom")]
+    return first + [(code, name) for code, name in names.items() if code not in {"US", "GB"}]
+
+
+class CohortForm(FlaskForm):
+    programme_id = SelectField("Programme", coerce=int)
+    region = SelectField("Region")
+    intake_name = StringField(
+        "Intake",
+        validators=[DataRequired("Name the intake, such as 2027."), Length(max=60)],
+        description="For example 2027, or Spring 2027.",
+    )
+    status = SelectField(
+        "Status", choices=[(status.value, status.value.title()) for status in CohortStatus]
+    )
+    currency = SelectField("Currency", choices=[(code, code) for code in CURRENCIES])
+    session_value = DecimalField(
+        "Value of one session",
+        validators=[
+            InputRequired("Enter what one session is worth."),
+            NumberRange(min=0.01, message="A session must be worth something."),
+        ],
+        description="What a partner is paid for one delivered session, such as 120.00.",
+    )
+    session_allowance = IntegerField(
+        "Sessions per ambassador",
+        validators=[
+            InputRequired("Enter how many sessions each ambassador may receive."),
+            NumberRange(min=1, max=1000),
+        ],
+    )
+    session_budget = IntegerField(
+        "Session budget",
+        validators=[
+            InputRequired("Enter the cohort's budget in sessions."),
+            NumberRange(min=0, max=10_000_000),
+        ],
+        description="How many sessions the cohort plans to fund in all.",
+    )
+    gift_expiry_days = IntegerField(
+        "Days before an unaccepted gift expires",
+        default=30,
+        validators=[InputRequired("Enter a number of days."), NumberRange(min=1, max=365)],
+    )
+    starts_on = DateField("Starts on", validators=[InputRequired("Enter a start date.")])
+    ends_on = DateField("Ends on", validators=[InputRequired("Enter an end date.")])
+
+    def __init__(self, *args, programmes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.programme_id.choices = [(p.id, p.code) for p in programmes]
+        self.region.choices = region_choices()
+
+
+class FundForm(FlaskForm):
+    sessions = IntegerField(
+        "Sessions to fund",
+        validators=[
+            InputRequired("Enter a number of sessions."),
+            NumberRange(min=1, message="Fund at least one session."),
+        ],
+    )
+    # Chosen when the form is drawn: it becomes the transfer id, so a double submit
+    # funds once.
+    request_id = HiddenField(validators=[DataRequired()])
+
+
+class InviteForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter their name."), Length(max=200)])
+    artist_name = StringField(
+        "Artist or project name",
+        validators=[DataRequired("Enter an artist or project name."), Length(max=200)],
+    )
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter their email address."), Length(max=254)]
+    )
+    country = SelectField("Country")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = region_choices()
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        "CSV file",
+        validators=[
+            FileRequired("Choose a CSV file."),
+            FileAllowed(["csv"], "Choose a file ending in .csv."),
+        ],
+        description="Columns: name, artist_name, email, country (two letters, such as US or GB).",
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token travels."""
