@@ -31,7 +31,7 @@ def single(debit, credit, amount, *, id=None, code="test") -> NewTransfer:
     )
 
 
-def pending(debit, credit, amount, *, id=None, timeout=None) -> NewTransfer:
+def pending(debit, credit, amount, *, id=None, timeout=None, code="hold") -> NewTransfer:
     return NewTransfer(
         id=id or new_id(),
         debit_account_id=_id(debit),

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from grants.core.clock import clock
 from grants.core.errors import (
+    BalanceOverflow,
     CreditsExceedDebits,
     DebitsExceedCredits,
     InvalidAmount,
@@ -210,7 +211,10 @@ def test_a_repeated_id_returns_the_first_result(session, books, engine):
     [
         ({"amount": 5}, "amount"),
         ({"debit_account_id": "other"}, "debit_account_id"),
+        ({"credit_account_id": "other"}, "credit_account_id"),
         ({"code": "other"}, "code"),
+        ({"kind": "pending"}, "kind"),
+        ({"kind": "pending", "timeout": 60}, "kind"),
     ],
 )
 def test_the_same_id_with_another_payload_is_a_conflict(session, books, change, field):
@@ -229,8 +233,9 @@ def test_the_same_id_with_another_payload_is_a_conflict(session, books, change, 
         "code": first.code,
         **change,
     }
-    if values["debit_account_id"] == "other":
-        values["debit_account_id"] = other.id
+    for side in ("debit_account_id", "credit_account_id"):
+        if values[side] == "other":
+            values[side] = other.id
     with pytest.raises(TransferConflict) as raised:
         apply_transfers(session, [NewTransfer(**values)])
     assert raised.value.field == field
@@ -443,3 +448,96 @@ def test_one_account_of_a_kind_per_owner_per_ledger(session, books):
             {"ledger": books.ledger.id},
         )
     session.rollback()
+
+
+def test_a_pending_retried_with_another_timeout_is_a_conflict(session, books):
+    wallet = books.wallet(funded=5)
+    hold = pending(wallet, books.sink(), 2, timeout=60)
+    apply_transfers(session, [hold])
+    with pytest.raises(TransferConflict) as raised:
+        apply_transfers(session, [NewTransfer(**{**_fields(hold), "timeout": 120})])
+    assert raised.value.field == "timeout"
+
+
+def test_resolutions_are_compared_as_they_were_applied(session, books):
+    wallet = books.wallet(funded=10)
+    sink = books.sink()
+    [hold] = apply_transfers(session, [pending(wallet, sink, 5)])
+    partial = post(hold.id, amount=3)
+    apply_transfers(session, [partial])
+    # "Post everything" under the id of "post 3": not the same request.
+    with pytest.raises(TransferConflict) as raised:
+        apply_transfers(session, [post(hold.id, id=partial.id)])
+    assert raised.value.field == "amount"
+    [again] = apply_transfers(session, [post(hold.id, id=partial.id, amount=3)])
+    assert again.amount == 3
+
+    [other] = apply_transfers(session, [pending(wallet, sink, 2)])
+    named = NewTransfer(id=new_id(), kind="void", pending_id=other.id, code="refund")
+    apply_transfers(session, [named])
+    with pytest.raises(TransferConflict) as raised:
+        apply_transfers(session, [NewTransfer(id=named.id, kind="void", pending_id=other.id)])
+    assert raised.value.field == "code"
+    with pytest.raises(TransferConflict) as raised:  # same id, another pending transfer
+        apply_transfers(session, [NewTransfer(id=named.id, kind="void", pending_id=hold.id)])
+    assert raised.value.field == "pending_id"
+
+
+def test_a_batch_can_resend_an_existing_pending_and_post_it(session, books):
+    wallet = books.wallet(funded=5)
+    sink = books.sink()
+    hold = pending(wallet, sink, 4)
+    apply_transfers(session, [hold])
+    session.commit()
+    apply_transfers(session, [hold, post(hold.id)])
+    session.commit()
+    assert balances(session, wallet) == (0, 4, 0, 5)
+
+
+def _fields(transfer: NewTransfer) -> dict:
+    return {name: getattr(transfer, name) for name in NewTransfer.__slots__}
+
+
+@pytest.mark.parametrize(
+    ("make", "error"),
+    [
+        (lambda w, s: single(w, s, 2**63), InvalidAmount),
+        (lambda w, s: pending(w, s, 1, timeout=2**31), InvalidTransfer),
+        (lambda w, s: single(w, s, 1, code="x" * 33), InvalidTransfer),
+        (lambda w, s: single(w, s, 1, code=7), InvalidTransfer),
+    ],
+)
+def test_values_too_large_for_the_database_are_refused(session, books, make, error):
+    wallet, sink = books.wallet(funded=5), books.sink()
+    with pytest.raises(error):
+        apply_transfers(session, [make(wallet, sink)])
+
+
+def test_a_balance_cannot_overflow(session, books):
+    big = books.sink()
+    apply_transfers(session, [single(books.source, big, 2**63 - 1)])
+    session.commit()
+    with pytest.raises(BalanceOverflow):
+        apply_transfers(session, [single(books.sink(), big, 1)])
+    session.rollback()
+
+
+def test_insert_or_replace_cannot_rewrite_a_transfer(session, books):
+    wallet = books.wallet(funded=5)
+    [row] = apply_transfers(session, [single(wallet, books.sink(), 4)])
+    session.commit()
+    if session.bind.dialect.name == "sqlite":
+        statement = (
+            "INSERT OR REPLACE INTO transfers SELECT id, ledger_id, debit_account_id,"
+            " credit_account_id, 400, kind, pending_id, timeout, expires_at, code,"
+            " created_at FROM transfers WHERE amount = 4"
+        )
+    else:
+        statement = (
+            "INSERT INTO transfers SELECT * FROM transfers WHERE amount = 4"
+            " ON CONFLICT (id) DO UPDATE SET amount = 400"
+        )
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(text(statement))
+    session.rollback()
+    assert session.get(Transfer, row.id).amount == 4

@@ -68,6 +68,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.session = Session(engine)
         self.model: dict[int, ModelAccount] = {}
         self.pending_model: dict[uuid.UUID, ModelPending] = {}
+        self.pending_specs: dict[uuid.UUID, NewTransfer] = {}
         clock.set(datetime(2027, 3, 1, tzinfo=UTC))
 
     def teardown(self) -> None:
@@ -193,6 +194,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model[credit].balances[CP] += amount
         expires = clock.now() + timedelta(seconds=timeout) if timeout else None
         self.pending_model[transfer.id] = ModelPending(transfer.id, debit, credit, amount, expires)
+        self.pending_specs[transfer.id] = transfer
         return transfer.id
 
     @rule(
@@ -228,6 +230,50 @@ class LedgerMachine(RuleBasedStateMachine):
             debit[DPO] += posted
             credit[CPO] += posted
         return transfer
+
+    @rule(moves=st.lists(st.tuples(accounts, accounts, st.integers(1, 30)), min_size=2, max_size=4))
+    def linked_batch(self, moves):
+        """Several singles in one batch: all apply, or none (the first refusal wins)."""
+        saved = {account_id: list(a.balances) for account_id, a in self.model.items()}
+        # Every transfer's shape is checked before any is applied.
+        expected = None
+        if any(debit == credit for debit, credit, _ in moves):
+            expected = errors.InvalidTransfer
+            moves_to_model = []
+        else:
+            moves_to_model = moves
+        for debit, credit, amount in moves_to_model:
+            expected = self._expect_open(debit, credit, amount, "single")
+            if expected is not None:
+                break
+            self.model[debit].balances[DPO] += amount
+            self.model[credit].balances[CPO] += amount
+        batch = [
+            NewTransfer(
+                id=uuid.uuid4(),
+                debit_account_id=debit,
+                credit_account_id=credit,
+                amount=amount,
+                code="model",
+            )
+            for debit, credit, amount in moves
+        ]
+        try:
+            apply_transfers(self.session, batch)
+        except errors.LedgerError as error:
+            self.session.rollback()
+            for account_id, balances in saved.items():
+                self.model[account_id].balances = balances
+            assert expected is not None and isinstance(error, expected), repr(error)
+            return
+        assert expected is None, f"expected {expected.__name__}, but the batch went through"
+        self.session.commit()
+
+    @rule(pending_id=pendings)
+    def retry_pending(self, pending_id):
+        [row] = apply_transfers(self.session, [self.pending_specs[pending_id]])
+        self.session.commit()
+        assert row.id == pending_id and row.kind == "pending"
 
     @rule(transfer=done)
     def retry_same(self, transfer):

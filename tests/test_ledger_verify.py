@@ -3,6 +3,8 @@ is wrong, and where, when someone has tampered with them."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import text
 
@@ -98,3 +100,46 @@ def test_cli_verify_fails_naming_the_invariant_and_account(app, runner):
     assert result.output.startswith("ledger BROKEN: ledger_balanced: ledger 1")
     assert f"account {wallet_id}" in result.output
     assert "account_matches_transfers" in result.output
+
+
+@pytest.mark.breaks_ledger
+def test_a_resolution_that_breaks_the_expiry_rules_is_found(session, books):
+    from datetime import UTC, datetime, timedelta
+
+    from grants.core.clock import clock
+
+    clock.set(datetime(2027, 5, 1, tzinfo=UTC))
+    [hold] = apply_transfers(session, [pending(books.wallet_id, books.sink_id, 1, timeout=60)])
+    session.commit()
+    # Written behind the ledger's back: a void an hour after the hold expired.
+    late = (clock.now() + timedelta(hours=1)).replace(tzinfo=None)
+    if session.bind.dialect.name == "postgresql":
+        late = late.replace(tzinfo=UTC)
+    session.execute(
+        text(
+            "INSERT INTO transfers (id, ledger_id, debit_account_id, credit_account_id, amount,"
+            " kind, pending_id, code, created_at) SELECT :id, ledger_id, debit_account_id,"
+            " credit_account_id, amount, 'void', id, code, :late FROM transfers WHERE id = :hold"
+        ),
+        {
+            "id": _uuid_value(session, uuid.uuid4()),
+            "hold": _uuid_value(session, hold.id),
+            "late": late,
+        },
+    )
+    session.execute(
+        text("UPDATE accounts SET debits_pending = debits_pending - 1 WHERE id = :id"),
+        {"id": books.wallet_id},
+    )
+    session.execute(
+        text("UPDATE accounts SET credits_pending = credits_pending - 1 WHERE id = :id"),
+        {"id": books.sink_id},
+    )
+    session.commit()
+    report = verify_ledger(session)
+    assert [v.invariant for v in report.violations] == ["resolution_matches_pending"]
+
+
+def _uuid_value(session, value: uuid.UUID):
+    # SQLAlchemy stores UUIDs as 32 hex digits on SQLite and natively on PostgreSQL.
+    return value.hex if session.bind.dialect.name == "sqlite" else value

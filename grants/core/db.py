@@ -77,6 +77,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # INSERT OR REPLACE deletes the old row without firing DELETE triggers unless
+        # triggers are recursive: the append-only tables need them to fire.
+        cursor.execute("PRAGMA recursive_triggers=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -108,11 +111,18 @@ def is_retryable(error: DBAPIError) -> bool:
 T = TypeVar("T")
 
 
-def commit_with_retry(session: Session, work: Callable[[], T], *, attempts: int = 8) -> T:
+def commit_with_retry(
+    session: Session,
+    work: Callable[[], T],
+    *,
+    attempts: int = 8,
+    on_retry: Callable[[DBAPIError], None] | None = None,
+) -> T:
     """Run `work()` and commit, retrying the whole unit on transient conflicts.
 
     `work` must do everything the transaction does, so a retry replays it from a clean
     rollback. Domain errors and anything else roll back and propagate at once.
+    `on_retry` hears of each retried error (tests count them; logs may too).
     """
     for attempt in range(1, attempts + 1):
         try:
@@ -123,6 +133,8 @@ def commit_with_retry(session: Session, work: Callable[[], T], *, attempts: int 
             session.rollback()
             if attempt == attempts or not is_retryable(error):
                 raise
+            if on_retry is not None:
+                on_retry(error)
             # Jittered backoff so the contenders do not collide again in step.
             time.sleep(random.uniform(0, 0.002 * 2**attempt))
         except BaseException:

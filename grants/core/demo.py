@@ -56,21 +56,26 @@ class SeedResult:
 def seed(session: Session) -> SeedResult:
     """Create whatever demo data is missing. Flushes; the caller commits."""
     result = SeedResult()
-    users = {email: _user(session, email, name, roles, result)
-             for email, name, roles in DEMO_USERS}
+    users = {email: _user(session, email, name, roles, result) for email, name, roles in DEMO_USERS}
     staff = users["staff@demo.test"]
     cohorts = _cohorts(session, staff)
     for email, name, artist, country, region, active in DEMO_AMBASSADORS:
-        _enrol(session, staff, cohorts[("RADAR", region, "current")],
-               Invitee(name=name, artist_name=artist, email=email, country=country), active)
+        _enrol(
+            session,
+            staff,
+            cohorts[("RADAR", region, "current")],
+            Invitee(name=name, artist_name=artist, email=email, country=country),
+            active,
+        )
     return result
 
 
 def _user(session, email, name, roles, result) -> User:
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = create_user(session, None, email=email, name=name, roles=roles,
-                           password=DEMO_PASSWORD)
+        user = create_user(
+            session, None, email=email, name=name, roles=roles, password=DEMO_PASSWORD
+        )
         result.created.append(email)
     else:
         result.existing.append(email)
@@ -84,43 +89,74 @@ def _cohorts(session: Session, staff: User) -> dict[tuple[str, str, str], Cohort
     found = {}
     for region, currency, value in (("US", "USD", 15000), ("GB", "GBP", 9000)):
         for status, intake in ((CohortStatus.CURRENT, year), (CohortStatus.UPCOMING, year + 1)):
-            cohort = session.scalar(select(Cohort).where(
-                Cohort.programme_id == radar.id, Cohort.region == region,
-                Cohort.intake_name == str(intake)))
+            cohort = session.scalar(
+                select(Cohort).where(
+                    Cohort.programme_id == radar.id,
+                    Cohort.region == region,
+                    Cohort.intake_name == str(intake),
+                )
+            )
             if cohort is None:
-                cohort = create_cohort(session, staff, CohortSettings(
-                    programme_id=radar.id, region=region, intake_name=str(intake),
-                    status=status, currency=currency, session_value=value,
-                    session_allowance=12, session_budget=600, gift_expiry_days=30,
-                    starts_on=date(intake, 1, 1), ends_on=date(intake, 12, 31),
-                ))
+                cohort = create_cohort(
+                    session,
+                    staff,
+                    CohortSettings(
+                        programme_id=radar.id,
+                        region=region,
+                        intake_name=str(intake),
+                        status=status,
+                        currency=currency,
+                        session_value=value,
+                        session_allowance=12,
+                        session_budget=600,
+                        gift_expiry_days=30,
+                        starts_on=date(intake, 1, 1),
+                        ends_on=date(intake, 12, 31),
+                    ),
+                )
             if status == CohortStatus.CURRENT and not cohort_funding(session, cohort).funded:
-                fund_cohort(session, staff, cohort, 240,
-                            transfer_id=_id(f"fund:{region}:{intake}"))
+                fund_cohort(session, staff, cohort, 240, transfer_id=_id(f"fund:{region}:{intake}"))
             found[("RADAR", region, status.value)] = cohort
     return found
 
 
 def _enrol(session, staff, cohort, invitee: Invitee, active: bool) -> None:
     user = session.scalar(select(User).where(User.email == invitee.email))
-    if user is not None and session.scalar(select(Enrolment.id).where(
-            Enrolment.user_id == user.id, Enrolment.cohort_id == cohort.id)) is not None:
+    if (
+        user is not None
+        and session.scalar(
+            select(Enrolment.id).where(
+                Enrolment.user_id == user.id, Enrolment.cohort_id == cohort.id
+            )
+        )
+        is not None
+    ):
         return
     if not active:
         invite(session, staff, cohort, invitee)  # a real pending invitation, email queued
         return
     if user is None:
-        user = create_user(session, None, email=invitee.email, name=invitee.name,
-                           password=DEMO_PASSWORD)
+        user = create_user(
+            session, None, email=invitee.email, name=invitee.name, password=DEMO_PASSWORD
+        )
     # Active from the start: as if they had accepted the invitation and its consent text.
     consent = current_consent(session, cohort.programme_id)
     now = clock.now()
-    session.add(Enrolment(
-        cohort_id=cohort.id, user_id=user.id, artist_name=invitee.artist_name,
-        country=invitee.country, status=EnrolmentStatus.ACTIVE, invitations_sent=1,
-        invited_by_id=staff.id, invited_at=now, activated_at=now,
-        consent_text_id=consent.id, consented_at=now,
-    ))
+    session.add(
+        Enrolment(
+            cohort_id=cohort.id,
+            user_id=user.id,
+            artist_name=invitee.artist_name,
+            country=invitee.country,
+            status=EnrolmentStatus.ACTIVE,
+            invitations_sent=1,
+            invited_by_id=staff.id,
+            invited_at=now,
+            activated_at=now,
+            consent_text_id=consent.id,
+            consented_at=now,
+        )
+    )
     if not user.has_role(Role.AMBASSADOR):
         user.roles.append(UserRole(role=Role.AMBASSADOR))
     session.flush()

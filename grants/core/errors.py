@@ -64,6 +64,10 @@ class CreditsExceedDebits(BalanceLimitExceeded):
     """Credits (pending included) would exceed posted debits."""
 
 
+class BalanceOverflow(LedgerError):
+    """A balance would grow past what the database can store."""
+
+
 class TransferConflict(LedgerError):
     """A transfer id was reused with a different payload. `field` names the first difference."""
 

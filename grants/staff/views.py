@@ -174,5 +174,3 @@ def fund(cohort_id: int):
     else:
         flash(f"{sessions} sessions funded.", "success")
     return redirect(url_for(".cohort", cohort_id=cohort_id))
-
-

@@ -194,6 +194,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("origin", sa.String(length=45), nullable=True))
 
     _append_only("audit_entries", "the audit log is append-only")
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite's INSERT OR REPLACE would overwrite a row without any UPDATE or DELETE
+        # trigger firing (unless a connection turned recursive triggers on): refuse it.
+        for table in ("transfers", "audit_entries"):
+            op.execute(f"""
+                CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table}
+                WHEN EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id)
+                BEGIN SELECT RAISE(ABORT, '{table} are append-only: an id is never reused'); END
+            """)
     _insert_programmes()
 
 
@@ -285,6 +294,9 @@ def _drop_append_only(table: str) -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER transfers_no_replace")
+        op.execute("DROP TRIGGER audit_entries_no_replace")
     _drop_append_only("audit_entries")
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
         batch_op.drop_column("origin")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from grants.core.clock import clock
 from grants.core.errors import (
+    BalanceOverflow,
     CreditsExceedDebits,
     DebitsExceedCredits,
     InvalidAmount,
@@ -36,6 +37,11 @@ from grants.core.errors import (
     UnknownAccount,
 )
 from grants.core.models.ledger import RESOLVING_KINDS, Account, Transfer, TransferKind
+
+# Balances and amounts are BIGINT; timeouts are INTEGER seconds (about 68 years).
+MAX_AMOUNT = 2**63 - 1
+MAX_TIMEOUT = 2**31 - 1
+MAX_CODE = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +97,11 @@ def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[Tran
     now = clock.now()
     for index, transfer in enumerate(batch):
         if transfer.id in existing:
-            _same_or_conflict(existing[transfer.id], transfer, index)
-            results.append(existing[transfer.id])
+            row = existing[transfer.id]
+            _same_or_conflict(row, _filled_in(transfer, pendings), index)
+            if row.kind == TransferKind.PENDING:
+                pendings[row.id] = row  # a later post in this batch may resolve it
+            results.append(row)
             continue
         if transfer.kind in RESOLVING_KINDS:
             row = _resolve(transfer, index, pendings, resolutions, work, now)
@@ -124,6 +133,10 @@ def _check_shape(transfer: NewTransfer, index: int) -> None:
             raise InvalidAmount(f"amount must be a whole number, not {amount!r}", index=index)
         if amount <= 0:
             raise InvalidAmount(f"amount must be above zero, not {amount}", index=index)
+        if amount > MAX_AMOUNT:
+            raise InvalidAmount("amount is larger than any balance can hold", index=index)
+    if not isinstance(transfer.code, str) or len(transfer.code) > MAX_CODE:
+        raise InvalidTransfer(f"code must be text of at most {MAX_CODE} characters", index=index)
     if resolving:
         if transfer.pending_id is None:
             raise InvalidTransfer(f"a {transfer.kind} names the pending transfer", index=index)
@@ -142,9 +155,13 @@ def _check_shape(transfer: NewTransfer, index: int) -> None:
     if timeout is not None:
         if transfer.kind != TransferKind.PENDING:
             raise InvalidTransfer("only a pending transfer takes a timeout", index=index)
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int)
+            or not 0 < timeout <= MAX_TIMEOUT
+        ):
             raise InvalidTransfer(
-                "timeout must be a whole number of seconds above zero", index=index
+                f"timeout must be a whole number of seconds from 1 to {MAX_TIMEOUT}", index=index
             )
 
 
@@ -189,11 +206,18 @@ class _Scratch:
         except KeyError:
             raise UnknownAccount(f"account {account_id} does not exist", index=index) from None
 
-    def move(self, debit: int, credit: int, *, pending: int = 0, posted: int = 0) -> None:
+    def move(
+        self, debit: int, credit: int, *, index: int, pending: int = 0, posted: int = 0
+    ) -> None:
         self.balances[debit][0] += pending
         self.balances[debit][1] += posted
         self.balances[credit][2] += pending
         self.balances[credit][3] += posted
+        for account_id in (debit, credit):
+            if max(self.balances[account_id]) > MAX_AMOUNT:
+                raise BalanceOverflow(
+                    f"account {account_id} would hold more than a balance can", index=index
+                )
 
     def check_limits(self, account_id: int, index: int) -> None:
         account = self.accounts[account_id]
@@ -242,9 +266,9 @@ def _open(transfer: NewTransfer, index: int, work: _Scratch, now) -> Transfer:
         )
     amount = transfer.amount
     if transfer.kind == TransferKind.PENDING:
-        work.move(debit.id, credit.id, pending=amount)
+        work.move(debit.id, credit.id, index=index, pending=amount)
     else:
-        work.move(debit.id, credit.id, posted=amount)
+        work.move(debit.id, credit.id, index=index, posted=amount)
     work.check_limits(debit.id, index)
     work.check_limits(credit.id, index)
     timeout = transfer.timeout
@@ -300,9 +324,9 @@ def _resolve(transfer, index, pendings, resolutions, work: _Scratch, now) -> Tra
         )
 
     debit, credit = pending.debit_account_id, pending.credit_account_id
-    work.move(debit, credit, pending=-pending.amount)
+    work.move(debit, credit, index=index, pending=-pending.amount)
     if transfer.kind == TransferKind.POST:
-        work.move(debit, credit, posted=amount)
+        work.move(debit, credit, index=index, posted=amount)
     work.check_limits(debit, index)
     work.check_limits(credit, index)
     return Transfer(
@@ -333,14 +357,24 @@ _COMPARED = (
 assert set(_COMPARED) <= {f.name for f in fields(NewTransfer)}
 
 
+def _filled_in(transfer: NewTransfer, pendings: dict[uuid.UUID, Transfer]) -> NewTransfer:
+    """A post, void or expire as it was applied: what it left out comes from its pending
+    transfer, so "post everything" resent after "post 3 of 5" is a conflict, not a match."""
+    pending = pendings.get(transfer.pending_id) if transfer.pending_id else None
+    if transfer.kind not in RESOLVING_KINDS or pending is None:
+        return transfer
+    return replace(
+        transfer,
+        debit_account_id=transfer.debit_account_id or pending.debit_account_id,
+        credit_account_id=transfer.credit_account_id or pending.credit_account_id,
+        amount=pending.amount if transfer.amount is None else transfer.amount,
+        code=transfer.code or pending.code,
+    )
+
+
 def _same_or_conflict(row: Transfer, transfer: NewTransfer, index: int) -> None:
-    resolving = transfer.kind in RESOLVING_KINDS
     for name in _COMPARED:
-        given = getattr(transfer, name)
-        # A resolving transfer may leave accounts, amount and code to its pending one.
-        if resolving and given in (None, "") and name != "kind":
-            continue
-        if given != getattr(row, name):
+        if getattr(transfer, name) != getattr(row, name):
             raise TransferConflict(
                 f"transfer id {row.id} was already used with a different {name.replace('_', ' ')}",
                 field=name,

@@ -89,6 +89,8 @@ WHERE p.kind <> 'pending'
    OR r.credit_account_id <> p.credit_account_id
    OR r.amount > p.amount
    OR (r.kind <> 'post' AND r.amount <> p.amount)
+   OR (r.kind IN ('post', 'void') AND p.expires_at IS NOT NULL AND r.created_at >= p.expires_at)
+   OR (r.kind = 'expire' AND (p.expires_at IS NULL OR r.created_at < p.expires_at))
 """)
 
 BALANCE_FIELDS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
