@@ -85,8 +85,16 @@ def load(env: str | None = None, overrides: dict | None = None) -> dict:
     settings = {name: getattr(profile, name) for name in dir(profile) if name.isupper()}
     instance = Path(os.environ.get("GRANTS_INSTANCE_PATH") or ROOT / "instance")
     settings["INSTANCE_PATH"] = str(instance)
-    for name in ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "MAIL_SERVER", "MAIL_USERNAME",
-                 "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "MAIL_BACKEND"):
+    for name in (
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "BASE_URL",
+        "MAIL_SERVER",
+        "MAIL_USERNAME",
+        "MAIL_PASSWORD",
+        "MAIL_DEFAULT_SENDER",
+        "MAIL_BACKEND",
+    ):
         if os.environ.get(name):
             settings[name] = os.environ[name]
     for name in ("MAIL_PORT",):

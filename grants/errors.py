@@ -2,6 +2,7 @@
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from grants.database import db
@@ -11,6 +12,10 @@ MESSAGES = {
     403: ("This page is not open to you", "If you think it should be, ask programme staff."),
     404: ("We could not find that page", "It may have moved, or the link may be mistyped."),
     405: ("That action is not available here", "Please go back and use the buttons on the page."),
+    413: (
+        "That file is too large",
+        "Uploads can be at most 2 MB. Split the list into smaller files and upload each.",
+    ),
     500: ("Something went wrong on our side", "Nothing was changed. Please try again shortly."),
 }
 
@@ -30,6 +35,18 @@ def init_app(app: Flask) -> None:
             return error
         title, message = MESSAGES.get(error.code, (error.name, error.description))
         return render_template("error.html", title=title, message=message), error.code
+
+    @app.errorhandler(IntegrityError)
+    def _conflict(error):
+        # Two people changed the same thing at the same moment and the database kept one.
+        db.rollback()
+        app.logger.warning("integrity conflict: %s", type(error.orig).__name__)
+        return render_template(
+            "error.html",
+            title="That changed at the same moment somewhere else",
+            message="Nothing was saved from this request. Reload the page to see the "
+            "latest state, then try again if it is still needed.",
+        ), 409
 
     @app.errorhandler(Exception)
     def _unexpected(error):

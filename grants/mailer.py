@@ -98,14 +98,13 @@ class _TimedConnection(Connection):
     """Flask-Mail's connection, with a timeout so a silent server cannot hang a worker."""
 
     def configure_host(self):
-        state = self.mail
-        timeout = current_app.config["MAIL_TIMEOUT"]
-        kind = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
-        host = kind(state.server, state.port, timeout=timeout)
-        if state.use_tls:
+        config = current_app.config
+        kind = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+        host = kind(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+        if config["MAIL_USE_TLS"]:
             host.starttls()
-        if state.username and state.password:
-            host.login(state.username, state.password)
+        if config["MAIL_USERNAME"] and config["MAIL_PASSWORD"]:
+            host.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         return host
 
 

@@ -13,6 +13,7 @@ import shutil
 import socket
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as email_policy
@@ -295,6 +296,28 @@ def csrf_token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
+def submit(
+    client,
+    url: str,
+    data: dict | None = None,
+    *,
+    form_page: str | None = None,
+    follow: bool = False,
+):
+    """POST a form the way a browser does: with the CSRF token of the page it is on.
+
+    The response is closed, as a server closes it, which is when email queued by the
+    request is sent.
+    """
+    page = client.get(form_page or url)
+    response = client.post(
+        url, data={**(data or {}), "csrf_token": csrf_token(page.text)}, follow_redirects=follow
+    )
+    response.get_data()
+    response.close()
+    return response
+
+
 class AuthActions:
     def __init__(self, client):
         self.client = client
@@ -315,3 +338,49 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+def cohort_settings(**overrides):
+    from grants.core.cohorts import CohortSettings
+
+    values = {
+        "programme_id": 3,  # RADAR, inserted by the migrations
+        "region": "US",
+        "intake_name": "2027",
+        "status": "current",
+        "currency": "USD",
+        "session_value": 12_000,
+        "session_allowance": 10,
+        "session_budget": 500,
+        "gift_expiry_days": 30,
+        "starts_on": date(2027, 1, 1),
+        "ends_on": date(2027, 12, 31),
+    }
+    return CohortSettings(**{**values, **overrides})
+
+
+@pytest.fixture
+def make_cohort(app, make_user):
+    """A factory: make_cohort(region="GB", funded=100) sets up a cohort through the core."""
+    from grants.core.cohorts import create_cohort, fund_cohort
+    from grants.core.models.people import User
+    from grants.database import get_session
+
+    owner = []
+
+    def make(*, funded: int = 0, **overrides):
+        if not owner:
+            owner.append(make_user("staff", email="cohort-maker@example.org"))
+        with app.app_context():
+            db = get_session()
+
+            def work():
+                actor = db.get(User, owner[0].id)
+                cohort = create_cohort(db, actor, cohort_settings(**overrides))
+                if funded:
+                    fund_cohort(db, actor, cohort, funded, transfer_id=uuid.uuid4())
+                return cohort.id
+
+            return commit_with_retry(db, work)
+
+    return make

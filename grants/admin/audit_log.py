@@ -3,8 +3,9 @@
 from datetime import UTC, datetime, time, timedelta
 
 from flask import render_template, request
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
+from wtforms import SelectChoice
 
 from grants.admin import bp
 from grants.admin.forms import AuditFilterForm
@@ -18,14 +19,15 @@ PAGE_SIZE = 50
 @bp.route("/audit")
 def audit_log():
     form = AuditFilterForm(request.args)
-    actions = db.scalars(select(distinct(AuditEntry.action)).order_by(AuditEntry.action)).all()
+    actions = db.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
     types = db.scalars(
-        select(distinct(AuditEntry.object_type))
+        select(AuditEntry.object_type)
+        .distinct()
         .where(AuditEntry.object_type.is_not(None))
         .order_by(AuditEntry.object_type)
     ).all()
-    form.action.choices = [("", "Any action")] + [(a, a) for a in actions]
-    form.object_type.choices = [("", "Any type")] + [(t, t) for t in types]
+    form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(a) for a in actions]
+    form.object_type.choices = [SelectChoice("", "Any type")] + [SelectChoice(t) for t in types]
 
     actor = aliased(User)
     query = select(AuditEntry, actor).outerjoin(actor, actor.id == AuditEntry.actor_id)

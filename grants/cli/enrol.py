@@ -1,3 +1,5 @@
+import sys
+
 import click
 from flask import current_app
 from sqlalchemy import select
@@ -57,7 +59,7 @@ def import_command(file, cohort_id: int, staff_email: str, dry_run: bool) -> Non
         length=len(rows),
         label=f"Inviting to {cohort.name}",
         show_pos=True,
-        file=click.get_text_stream("stderr"),
+        file=sys.stderr,
     ) as bar:
         try:
             count = commit_with_retry(

@@ -104,8 +104,10 @@ def is_retryable(error: DBAPIError) -> bool:
     if sqlstate == "23505":
         diag = getattr(original, "diag", None)
         return getattr(diag, "constraint_name", None) in RETRYABLE_CONSTRAINTS
-    text = str(original).lower()
-    return "database is locked" in text or "database is busy" in text
+    # SQLite's "database is locked" is not retried: every transaction starts with BEGIN
+    # IMMEDIATE and waits out the busy timeout first, so by the time it is raised a retry
+    # would only wait as long again.
+    return False
 
 
 T = TypeVar("T")
@@ -118,7 +120,8 @@ def commit_with_retry(
     attempts: int = 8,
     on_retry: Callable[[DBAPIError], None] | None = None,
 ) -> T:
-    """Run `work()` and commit, retrying the whole unit on transient conflicts.
+    """Run `work()` and commit, retrying the whole unit on transient conflicts
+    (PostgreSQL's serialization failures and deadlocks).
 
     `work` must do everything the transaction does, so a retry replays it from a clean
     rollback. Domain errors and anything else roll back and propagate at once.

@@ -191,7 +191,7 @@ def current_consent(session: Session, programme_id: int) -> ConsentText:
 def open_invitation(session: Session, enrolment_id: int, nonce: str) -> Enrolment:
     """The enrolment an invitation link is for, if the link is still the live one."""
     enrolment = session.scalar(
-        select(Enrolment).where(Enrolment.id == enrolment_id).with_for_update()
+        select(Enrolment).where(Enrolment.id == enrolment_id).with_for_update(of=Enrolment)
     )
     live = (
         enrolment is not None

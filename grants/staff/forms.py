@@ -6,6 +6,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
 )
@@ -16,11 +17,13 @@ from grants.core.models.cohorts import CohortStatus
 from grants.core.money import CURRENCIES
 
 
-def region_choices() -> list[tuple[str, str]]:
+def region_choices() -> list[SelectChoice]:
     """The US and the UK first (where the programme runs today), then every country."""
     names = country_names()
-    first = [("US", "United States"), ("GB", "United Kingdom")]
-    return first + [(code, name) for code, name in names.items() if code not in {"US", "GB"}]
+    first = [SelectChoice("US", "United States"), SelectChoice("GB", "United Kingdom")]
+    return first + [
+        SelectChoice(code, name) for code, name in names.items() if code not in {"US", "GB"}
+    ]
 
 
 class CohortForm(FlaskForm):
@@ -32,9 +35,10 @@ class CohortForm(FlaskForm):
         description="For example 2027, or Spring 2027.",
     )
     status = SelectField(
-        "Status", choices=[(status.value, status.value.title()) for status in CohortStatus]
+        "Status",
+        choices=[SelectChoice(status.value, status.value.title()) for status in CohortStatus],
     )
-    currency = SelectField("Currency", choices=[(code, code) for code in CURRENCIES])
+    currency = SelectField("Currency", choices=[SelectChoice(code) for code in CURRENCIES])
     session_value = DecimalField(
         "Value of one session",
         validators=[
@@ -68,7 +72,7 @@ class CohortForm(FlaskForm):
 
     def __init__(self, *args, programmes=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.programme_id.choices = [(p.id, p.code) for p in programmes]
+        self.programme_id.choices = [SelectChoice(p.id, p.code) for p in programmes]
         self.region.choices = region_choices()
 
 

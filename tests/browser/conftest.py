@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,9 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = url  # links in emails point here
+    yield url
     server.shutdown()
     thread.join(timeout=10)
 
@@ -91,3 +94,14 @@ def snap(request, page):
         return path
 
     return take
+
+
+def wait_for_email(mailbox, address: str, *, count: int = 1, timeout: float = 10.0):
+    """The newest email to `address` once `count` have arrived (sent after the response)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        received = mailbox.to(address)
+        if len(received) >= count:
+            return received[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"no email to {address} within {timeout} s")
