@@ -2,6 +2,7 @@
 
 from grants.core.models.audit import AuditEntry
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
+from grants.core.models.funding import Grant, GrantKind, GrantStatus
 from grants.core.models.imports import EnrolmentImport
 from grants.core.models.ledger import Account, Ledger, Transfer
 from grants.core.models.outbox import OutboxMessage, OutboxStatus
@@ -18,6 +19,9 @@ __all__ = [
     "Enrolment",
     "EnrolmentImport",
     "EnrolmentStatus",
+    "Grant",
+    "GrantKind",
+    "GrantStatus",
     "Ledger",
     "OutboxMessage",
     "OutboxStatus",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -48,6 +49,10 @@ class Cohort(Base):
     # The planned number of sessions; funding it is a ledger transfer.
     session_budget: Mapped[int] = mapped_column()
     gift_expiry_days: Mapped[int] = mapped_column(default=30)
+    # A grant of more sessions than this needs a second approver before credits move.
+    approval_threshold: Mapped[int] = mapped_column(default=6, server_default="6")
+    # Issue the whole allowance as soon as an enrolment becomes active.
+    upfront_allowance: Mapped[bool] = mapped_column(default=False, server_default=false())
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     # The cohort's own credits ledger (unit: one session).
@@ -66,6 +71,7 @@ class Cohort(Base):
         CheckConstraint("gift_expiry_days > 0", name="gift_expiry_positive"),
         CheckConstraint("ends_on >= starts_on", name="dates_in_order"),
         CheckConstraint("region = upper(region)", name="region_upper_case"),
+        CheckConstraint("approval_threshold >= 0", name="threshold_not_negative"),
     )
 
     @property
