@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from grants.core import outbox
 from grants.core.db import commit_with_retry
 from grants.core.models.cohorts import Enrolment, EnrolmentStatus
+from grants.core.models.funding import Grant
 from grants.core.models.outbox import OutboxMessage
 from grants.core.models.people import User
 from grants.core.tokens import make_token
@@ -30,6 +31,7 @@ SEND_AFTER_REQUEST = 20
 SUBJECTS = {
     "invitation": "Your invitation to {programme}",
     "password_reset": "Choose a new password",
+    "funding_decided": "An update on your request",
 }
 
 
@@ -245,4 +247,20 @@ def _password_reset(session: Session, params: dict) -> dict:
     }
 
 
-CONTEXTS = {"invitation": _invitation, "password_reset": _password_reset}
+def _funding_decided(session: Session, params: dict) -> dict:
+    grant = session.get(Grant, params["grant_id"])
+    if grant is None:
+        raise NoLongerApplicable("the request no longer exists")
+    return {
+        "name": grant.user.name,
+        "cohort": grant.cohort.name,
+        "grant": grant,
+        "link": external_url("wallet.home"),
+    }
+
+
+CONTEXTS = {
+    "invitation": _invitation,
+    "password_reset": _password_reset,
+    "funding_decided": _funding_decided,
+}

@@ -26,6 +26,7 @@ GOOD = {
     "gift_expiry_days": "30",
     "starts_on": "2027-01-01",
     "ends_on": "2027-12-31",
+    "approval_threshold": "6",
 }
 
 
@@ -67,6 +68,8 @@ def test_staff_create_a_cohort(app, client, staff):
         ({"intake_name": ""}, "Name the intake"),
         ({"gift_expiry_days": "-3"}, "Number must be between 1 and 365."),
         ({"programme_id": "99"}, "Not a valid choice."),
+        ({"approval_threshold": "-1"}, "Number must be between 0 and 1000."),
+        ({"approval_threshold": ""}, "Enter a number of sessions."),
     ],
 )
 def test_bad_cohort_settings_are_explained_and_nothing_is_written(

@@ -51,6 +51,8 @@ class CohortSettings:
     gift_expiry_days: int
     starts_on: date
     ends_on: date
+    approval_threshold: int = 6
+    upfront_allowance: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ def _checked(session: Session, settings: CohortSettings) -> CohortSettings:
         ("The session allowance", settings.session_allowance, 1),
         ("The session budget", settings.session_budget, 0),
         ("Gift expiry", settings.gift_expiry_days, 1),
+        ("The approval threshold", settings.approval_threshold, 0),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise InvalidInput(f"{label} must be a whole number of at least {least}.")

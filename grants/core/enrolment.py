@@ -12,6 +12,7 @@ from grants.core import audit, outbox, passwords
 from grants.core.clock import clock
 from grants.core.countries import normalise_country
 from grants.core.errors import DomainError, InvalidInput
+from grants.core.funding import issue_upfront
 from grants.core.models.cohorts import (
     HOLDING_STATES,
     Cohort,
@@ -258,4 +259,5 @@ def accept_invitation(
         consent_text_id=consent.id,
         consent_version=consent.version,
     )
+    issue_upfront(session, enrolment)
     return enrolment

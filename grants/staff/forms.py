@@ -1,6 +1,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     EmailField,
@@ -9,6 +10,7 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -67,6 +69,17 @@ class CohortForm(FlaskForm):
         default=30,
         validators=[InputRequired("Enter a number of days."), NumberRange(min=1, max=365)],
     )
+    approval_threshold = IntegerField(
+        "Two approvals for grants above",
+        default=6,
+        validators=[InputRequired("Enter a number of sessions."), NumberRange(min=0, max=1000)],
+        description="A grant of more sessions than this needs a second member of staff to "
+        "approve it. 0 means every grant needs two approvals.",
+    )
+    upfront_allowance = BooleanField(
+        "Issue the whole allowance when an ambassador joins",
+        description="Otherwise ambassadors ask for sessions and staff approve them.",
+    )
     starts_on = DateField("Starts on", validators=[InputRequired("Enter a start date.")])
     ends_on = DateField("Ends on", validators=[InputRequired("Enter an end date.")])
 
@@ -118,3 +131,23 @@ class ImportForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token travels."""
+
+
+class ApproveForm(FlaskForm):
+    sessions = IntegerField(
+        "Sessions to approve",
+        validators=[
+            InputRequired("Enter a number of sessions."),
+            NumberRange(min=1, message="Approve at least one session, or decline."),
+        ],
+    )
+
+
+class DeclineForm(FlaskForm):
+    message = TextAreaField(
+        "Message to the ambassador",
+        validators=[DataRequired("Write a short message saying why."), Length(max=1000)],
+        description="They will read this in an email. Keep it kind and practical; never "
+        "write anything about their health.",
+        render_kw={"rows": 4},
+    )

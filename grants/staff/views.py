@@ -17,6 +17,7 @@ from grants.core.cohorts import (
 from grants.core.db import commit_with_retry
 from grants.core.errors import DomainError
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment
+from grants.core.models.funding import Grant
 from grants.core.models.ledger import Account
 from grants.core.models.programmes import Programme
 from grants.core.money import format_money, to_minor
@@ -74,6 +75,8 @@ def _settings(form: CohortForm) -> CohortSettings:
         gift_expiry_days=form.gift_expiry_days.data,
         starts_on=form.starts_on.data,
         ends_on=form.ends_on.data,
+        approval_threshold=form.approval_threshold.data,
+        upfront_allowance=bool(form.upfront_allowance.data),
     )
 
 
@@ -130,6 +133,13 @@ def cohort(cohort_id: int):
     ).all()
     users = {e.user_id: e.user for e in enrolments}  # loaded once each, for names
     fund_form = FundForm(request_id=str(uuid.uuid4()))
+    requests_by_state = dict(
+        db.execute(
+            select(Grant.status, func.count())
+            .where(Grant.cohort_id == cohort.id)
+            .group_by(Grant.status)
+        ).all()
+    )
     return render_template(
         "staff/cohort.html",
         cohort=cohort,
@@ -142,6 +152,7 @@ def cohort(cohort_id: int):
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         total=total,
         fund_form=fund_form,
+        requests_by_state=requests_by_state,
         invite_form=InviteForm(country=cohort.region),
         action_form=ActionForm(),
     )

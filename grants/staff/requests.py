@@ -1,0 +1,152 @@
+"""The review queue: funding requests waiting for a decision, and deciding one."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from grants.core.cohorts import BUDGET
+from grants.core.db import commit_with_retry
+from grants.core.errors import DomainError
+from grants.core.funding import allowance_left, approve, decline
+from grants.core.models.cohorts import Cohort
+from grants.core.models.funding import OPEN_STATES, Grant, GrantStatus
+from grants.core.models.ledger import Account
+from grants.core.models.people import User
+from grants.database import db
+from grants.staff import bp
+from grants.staff.forms import ApproveForm, DeclineForm
+
+PAGE_SIZE = 50
+
+
+@bp.route("/requests")
+def requests():
+    cohort_id = request.args.get("cohort", type=int)
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = select(Grant).where(Grant.status.in_(OPEN_STATES))
+    if cohort_id:
+        query = query.where(Grant.cohort_id == cohort_id)
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    grants = db.scalars(
+        query.order_by(Grant.created_at, Grant.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    # What each row needs, in one query per kind rather than one per row.
+    people = {
+        u.id: u
+        for u in db.scalars(
+            select(User).where(
+                User.id.in_(
+                    {g.user_id for g in grants}
+                    | {g.first_approver_id for g in grants if g.first_approver_id}
+                )
+            )
+        )
+    }
+    issued = dict(
+        db.execute(
+            select(Grant.enrolment_id, func.sum(Grant.sessions_approved))
+            .where(
+                Grant.enrolment_id.in_([g.enrolment_id for g in grants]),
+                Grant.status == GrantStatus.APPROVED,
+            )
+            .group_by(Grant.enrolment_id)
+        ).all()
+    )
+    budgets = dict(
+        db.execute(
+            select(
+                Cohort.id, Account.credits_posted - Account.debits_posted - Account.debits_pending
+            )
+            .join(Account, Account.ledger_id == Cohort.ledger_id)
+            .where(
+                Cohort.id.in_({g.cohort_id for g in grants}),
+                Account.code == BUDGET,
+                Account.user_id.is_(None),
+            )
+        ).all()
+    )
+    cohorts = db.scalars(select(Cohort).order_by(Cohort.starts_on.desc())).all()
+    return render_template(
+        "staff/requests.html",
+        grants=grants,
+        people=people,
+        issued=issued,
+        budgets=budgets,
+        cohorts=cohorts,
+        cohort_id=cohort_id,
+        total=total,
+        page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+    )
+
+
+def _load(grant_id: int) -> Grant:
+    grant = db.get(Grant, grant_id)
+    if grant is None:
+        abort(404)
+    return grant
+
+
+@bp.route("/requests/<int:grant_id>")
+def review(grant_id: int):
+    grant = _load(grant_id)
+    return _review_page(
+        grant, ApproveForm(sessions=grant.sessions_proposed or grant.sessions_asked), DeclineForm()
+    )
+
+
+def _review_page(grant, approve_form, decline_form, status=200):
+    from grants.core.cohorts import cohort_funding
+
+    return render_template(
+        "staff/review.html",
+        grant=grant,
+        approve_form=approve_form,
+        decline_form=decline_form,
+        left=allowance_left(db, grant.enrolment),
+        funding=cohort_funding(db, grant.cohort),
+        first_approver=db.get(User, grant.first_approver_id) if grant.first_approver_id else None,
+    ), status
+
+
+@bp.route("/requests/<int:grant_id>/approve", methods=["POST"])
+def approve_request(grant_id: int):
+    grant = _load(grant_id)
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        return _review_page(grant, form, DeclineForm(), 400)
+    sessions = form.sessions.data
+    actor = current_user._get_current_object()
+    try:
+        decided = commit_with_retry(db, lambda: approve(db, actor, grant_id, sessions))
+    except DomainError as error:
+        db.rollback()
+        form.sessions.errors.append(error.message)
+        return _review_page(_load(grant_id), form, DeclineForm(), 409)
+    if decided.status == GrantStatus.AWAITING_SECOND:
+        flash(
+            f"First approval recorded for {sessions} sessions. A second member of staff "
+            "must approve before the sessions are issued.",
+            "success",
+        )
+    else:
+        flash(f"{sessions} sessions approved and issued.", "success")
+    return redirect(url_for(".requests"))
+
+
+@bp.route("/requests/<int:grant_id>/decline", methods=["POST"])
+def decline_request(grant_id: int):
+    grant = _load(grant_id)
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        return _review_page(grant, ApproveForm(sessions=grant.sessions_asked), form, 400)
+    message = form.message.data
+    actor = current_user._get_current_object()
+    try:
+        commit_with_retry(db, lambda: decline(db, actor, grant_id, message))
+    except DomainError as error:
+        db.rollback()
+        form.message.errors.append(error.message)
+        return _review_page(_load(grant_id), ApproveForm(sessions=grant.sessions_asked), form, 409)
+    flash("The request is declined and the ambassador has been told.", "success")
+    return redirect(url_for(".requests"))
