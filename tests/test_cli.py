@@ -8,6 +8,7 @@ from grants import create_app
 from grants.core.demo import DEMO_AMBASSADORS, DEMO_PASSWORD, DEMO_USERS
 from grants.core.models.audit import AuditEntry
 from grants.core.models.cohorts import Cohort, Enrolment
+from grants.core.models.funding import Grant
 from grants.core.models.ledger import Transfer
 from grants.core.models.people import User
 from grants.database import get_session
@@ -100,6 +101,9 @@ def test_demo_seed_creates_every_role_once(app, runner, auth):
     with app.app_context():
         states = sorted(get_session().scalars(select(Enrolment.status)).all())
     assert states == ["active", "active", "active", "invited"]
+    with app.app_context():
+        requests = sorted(get_session().scalars(select(Grant.status)).all())
+    assert requests == ["approved", "declined", "pending", "second", "withdrawn"]
 
     for email in ("ambassador@demo.test", "staff2@demo.test", "finance2@demo.test"):
         assert auth.login(email, DEMO_PASSWORD).status_code == 302

@@ -14,12 +14,20 @@ def test_a_lost_race_gets_a_409_and_nothing_is_kept(app, make_user):
     @app.route("/_race")
     def race():
         # What two simultaneous invitations of one new address end in: a unique clash.
-        db.execute(text("INSERT INTO users (email, name, locale, active, session_generation,"
-                        " created_at) VALUES ('second@example.org', 'B', 'en', true, 1,"
-                        " CURRENT_TIMESTAMP)"))
-        db.execute(text("INSERT INTO users (email, name, locale, active, session_generation,"
-                        " created_at) VALUES ('first@example.org', 'A', 'en', true, 1,"
-                        " CURRENT_TIMESTAMP)"))
+        db.execute(
+            text(
+                "INSERT INTO users (email, name, locale, active, session_generation,"
+                " created_at) VALUES ('second@example.org', 'B', 'en', true, 1,"
+                " CURRENT_TIMESTAMP)"
+            )
+        )
+        db.execute(
+            text(
+                "INSERT INTO users (email, name, locale, active, session_generation,"
+                " created_at) VALUES ('first@example.org', 'A', 'en', true, 1,"
+                " CURRENT_TIMESTAMP)"
+            )
+        )
         raise AssertionError("the second insert should have failed")
 
     response = app.test_client().get("/_race")
@@ -39,4 +47,3 @@ def test_an_unexpected_error_is_a_calm_500(app):
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.text
     assert "RuntimeError" not in response.text
-

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from grants.core.clock import clock
 from grants.core.cohorts import CohortSettings, cohort_funding, create_cohort, fund_cohort
 from grants.core.enrolment import Invitee, current_consent, invite
+from grants.core.funding import approve, ask_for_funding, decline, withdraw_request
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
+from grants.core.models.funding import Grant
 from grants.core.models.people import Role, User, UserRole
 from grants.core.models.programmes import Programme
 from grants.core.people import create_user
@@ -67,7 +69,37 @@ def seed(session: Session) -> SeedResult:
             Invitee(name=name, artist_name=artist, email=email, country=country),
             active,
         )
+    _requests(session, staff)
     return result
+
+
+def _requests(session: Session, staff: User) -> None:
+    """Funding requests in every state, so the queue and the wallets have something to show."""
+
+    def place(email: str) -> Enrolment:
+        return session.scalar(
+            select(Enrolment).join(User, User.id == Enrolment.user_id).where(User.email == email)
+        )
+
+    maya, lena, aiko = (
+        place(e) for e in ("ambassador@demo.test", "lena@demo.test", "aiko@demo.test")
+    )
+    already = select(Grant.id).where(Grant.enrolment_id.in_([maya.id, lena.id, aiko.id]))
+    if session.scalar(already.limit(1)) is not None:
+        return  # seeded before
+    # Maya: withdrew a first request, asked for 6, was approved for 4 (and holds 4).
+    first = ask_for_funding(session, maya.user, maya, 2)
+    withdraw_request(session, maya.user, first)
+    asked = ask_for_funding(session, maya.user, maya, 6)
+    approve(session, staff, asked.id, 4)
+    # Aiko: one declined, one waiting.
+    no = ask_for_funding(session, aiko.user, aiko, 12)
+    decline(session, staff, no.id, "Please ask for up to 6 for now; we can add more later.")
+    ask_for_funding(session, aiko.user, aiko, 3)
+    # Lena: 10 is above the threshold of 6. One approval is given; the second is left for
+    # whoever tries the demo as staff2@demo.test.
+    big = ask_for_funding(session, lena.user, lena, 10)
+    approve(session, staff, big.id, 10)
 
 
 def _user(session, email, name, roles, result) -> User:

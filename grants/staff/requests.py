@@ -109,6 +109,15 @@ def _review_page(grant, approve_form, decline_form, status=200):
     ), status
 
 
+def _explain(error: DomainError, field, grant: Grant) -> None:
+    """Next to the field while the request is still open; otherwise as a message, since
+    the page no longer shows the forms."""
+    if grant.is_open:
+        field.errors.append(error.message)
+    else:
+        flash(error.message, "error")
+
+
 @bp.route("/requests/<int:grant_id>/approve", methods=["POST"])
 def approve_request(grant_id: int):
     grant = _load(grant_id)
@@ -121,8 +130,9 @@ def approve_request(grant_id: int):
         decided = commit_with_retry(db, lambda: approve(db, actor, grant_id, sessions))
     except DomainError as error:
         db.rollback()
-        form.sessions.errors.append(error.message)
-        return _review_page(_load(grant_id), form, DeclineForm(), 409)
+        grant = _load(grant_id)
+        _explain(error, form.sessions, grant)
+        return _review_page(grant, form, DeclineForm(), 409)
     if decided.status == GrantStatus.AWAITING_SECOND:
         flash(
             f"First approval recorded for {sessions} sessions. A second member of staff "
@@ -146,7 +156,8 @@ def decline_request(grant_id: int):
         commit_with_retry(db, lambda: decline(db, actor, grant_id, message))
     except DomainError as error:
         db.rollback()
-        form.message.errors.append(error.message)
-        return _review_page(_load(grant_id), ApproveForm(sessions=grant.sessions_asked), form, 409)
+        grant = _load(grant_id)
+        _explain(error, form.message, grant)
+        return _review_page(grant, ApproveForm(sessions=grant.sessions_asked), form, 409)
     flash("The request is declined and the ambassador has been told.", "success")
     return redirect(url_for(".requests"))
