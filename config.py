@@ -110,9 +110,16 @@ def load(env: str | None = None, overrides: dict | None = None) -> dict:
         raise ConfigError("MAIL_BACKEND must be smtp, console or none")
 
     if settings["ENV_NAME"] == "production":
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not settings.get(name)]
+        required = ("SECRET_KEY", "DATABASE_URL", "BASE_URL")
+        missing = [
+            name
+            for name in required
+            if not os.environ.get(name) and not (overrides or {}).get(name)
+        ]
         if missing:
-            raise ConfigError(f"production needs {' and '.join(missing)} set in the environment")
+            raise ConfigError(f"production needs {', '.join(missing)} set in the environment")
+        if not settings["BASE_URL"].startswith("https://"):
+            raise ConfigError("production's BASE_URL must start with https://")
     else:
         settings.setdefault("DATABASE_URL", "sqlite:///" + str(instance / "grants.db"))
         if not settings.get("SECRET_KEY"):

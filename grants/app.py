@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, g, request
 
 import config as app_config
-from grants import database, mailer, security
+from grants import database, mailer, security, web
 from grants.core import audit, passwords
 from grants.security import areas_for
 
@@ -31,6 +31,9 @@ def create_app(overrides: dict | None = None, *, env: str | None = None) -> Flas
         memory_cost=app.config["ARGON2_MEMORY_COST"],
         parallelism=app.config["ARGON2_PARALLELISM"],
     )
+    # Before any blueprint is registered, so every <int:...> in a route is bounded.
+    app.url_map.converters["int"] = web.BoundedInt
+    web.init_app(app)
     database.init_app(app)
     security.init_app(app)
     mailer.init_app(app)

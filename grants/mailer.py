@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app, g, render_template
 from flask_mail import Connection, Mail, Message
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grants.core import outbox
@@ -72,7 +73,15 @@ def deliver(*, ids: list[int] | None = None, limit: int = 100) -> DeliveryReport
     """Send up to `limit` due messages (or the due ones among `ids`)."""
     maker = current_app.extensions["grants.sessionmaker"]
     with maker() as session:
-        claimed = commit_with_retry(session, lambda: outbox.claim(session, ids=ids, limit=limit))
+        token, claimed = commit_with_retry(
+            session, lambda: outbox.claim(session, ids=ids, limit=limit)
+        )
+    return send_claimed(token, claimed)
+
+
+def send_claimed(token: str, claimed: list[int]) -> DeliveryReport:
+    """Send messages claimed under `token`, one by one over one connection. A message whose
+    claim was taken over (its lease ran out) is left to whoever holds it now."""
     report = DeliveryReport()
     if not claimed:
         return report
@@ -80,13 +89,12 @@ def deliver(*, ids: list[int] | None = None, limit: int = 100) -> DeliveryReport
     try:
         with _connection() as connection:
             while pending:
-                message_id = pending[0]
-                _send_one(connection, message_id, report)
+                _send_one(connection, pending[0], token, report)
                 pending.pop(0)
     except (OSError, smtplib.SMTPException) as error:
         # The server went away (or never answered): whatever is left is tried again later.
         for message_id in pending:
-            _record(message_id, report, error=_describe(error), permanent=False)
+            _record(message_id, token, report, error=_describe(error), permanent=False)
     return report
 
 
@@ -128,7 +136,7 @@ class _Console:
         )
 
 
-def _send_one(connection, message_id: int, report: DeliveryReport) -> None:
+def _send_one(connection, message_id: int, token: str, report: DeliveryReport) -> None:
     maker = current_app.extensions["grants.sessionmaker"]
     with maker() as session:
         row = session.get(OutboxMessage, message_id)
@@ -136,41 +144,63 @@ def _send_one(connection, message_id: int, report: DeliveryReport) -> None:
             message = _render(session, row)
         except NoLongerApplicable as reason:
             session.rollback()
-            _record(message_id, report, error=str(reason), permanent=True)
+            _record(message_id, token, report, error=str(reason), permanent=True, forget=True)
             return
         except Exception as error:  # a template or data problem: keep it and say why
             session.rollback()
-            current_app.logger.exception("could not render outbox message %s", message_id)
-            _record(message_id, report, error=f"render: {_describe(error)}", permanent=False)
+            current_app.logger.error(
+                "could not render outbox message %s: %s", message_id, type(error).__name__
+            )
+            _record(message_id, token, report, error=f"render: {_describe(error)}", permanent=False)
             return
-        session.rollback()  # release the read (SQLite's write lock) before the network call
+        # Still ours? (A sender slower than its lease has been taken over.) The renewal is
+        # committed before the network call, which also releases SQLite's write lock.
+        still_ours = commit_with_retry(session, lambda: outbox.renew(session, message_id, token))
+    if not still_ours:
+        return
     try:
         connection.send(message)
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _text in error.recipients.values()]
         _record(
-            message_id, report, error=_describe(error), permanent=all(code >= 500 for code in codes)
+            message_id,
+            token,
+            report,
+            error=_describe(error),
+            permanent=all(code >= 500 for code in codes),
         )
     except smtplib.SMTPResponseException as error:
-        if error.smtp_code < 500:
-            _record(message_id, report, error=_describe(error), permanent=False)
-        else:
-            _record(message_id, report, error=_describe(error), permanent=True)
+        _record(message_id, token, report, error=_describe(error), permanent=error.smtp_code >= 500)
+    except (OSError, smtplib.SMTPException):
+        raise  # the connection itself failed: the caller retries the rest later
+    except Exception as error:
+        # Something about this one message (an address SMTP cannot carry, a bad header):
+        # it will not go better next time, and must not hold up the others.
+        _record(message_id, token, report, error=_describe(error), permanent=True)
     else:
-        _record(message_id, report)
+        _record(message_id, token, report)
 
 
 def _record(
-    message_id: int, report: DeliveryReport, *, error: str | None = None, permanent: bool = False
+    message_id: int,
+    token: str,
+    report: DeliveryReport,
+    *,
+    error: str | None = None,
+    permanent: bool = False,
+    forget: bool = False,
 ) -> None:
     maker = current_app.extensions["grants.sessionmaker"]
     with maker() as session:
         if error is None:
-            commit_with_retry(session, lambda: outbox.mark_sent(session, message_id))
+            commit_with_retry(session, lambda: outbox.mark_sent(session, message_id, token))
             report.sent += 1
             return
         commit_with_retry(
-            session, lambda: outbox.mark_failed(session, message_id, error, permanent=permanent)
+            session,
+            lambda: outbox.mark_failed(
+                session, message_id, token, error, permanent=permanent, forget=forget
+            ),
         )
     report.errors.append(f"message {message_id}: {error}")
     if permanent:
@@ -232,9 +262,11 @@ def _invitation(session: Session, params: dict) -> dict:
 
 
 def _password_reset(session: Session, params: dict) -> dict:
-    user = session.get(User, params["user_id"])
-    if user is None or not user.active or user.session_generation != params["generation"]:
-        raise NoLongerApplicable("the password changed before the reset link was sent")
+    # Looked up only now, after the response went: asking for a link answers alike, and
+    # takes alike, whether or not the address has an account.
+    user = session.scalar(select(User).where(User.email == params["email"]))
+    if user is None or not user.active:
+        raise NoLongerApplicable("no active account uses that address")
     token = make_token(
         current_app.config["SECRET_KEY"],
         "password-reset",

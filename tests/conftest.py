@@ -168,6 +168,13 @@ class Collector:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.refusal: str | None = None  # e.g. "451 4.3.0 try again later"
+        self.refusals: dict[str, str] = {}  # per recipient
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refusals:
+            return self.refusals[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.refusal:
@@ -217,13 +224,18 @@ class Mailbox:
     def refuse(self, reply: str | None) -> None:
         self.collector.refusal = reply
 
+    def refuse_only(self, address: str, reply: str) -> None:
+        self.collector.refusals[address] = reply
+
 
 @pytest.fixture
 def mailbox(smtp_server):
     smtp_server.messages.clear()
     smtp_server.refusal = None
+    smtp_server.refusals.clear()
     yield Mailbox(smtp_server)
     smtp_server.refusal = None
+    smtp_server.refusals.clear()
 
 
 BASE_URL = "http://grants.test"

@@ -5,12 +5,16 @@ from grants import create_app
 
 
 def test_production_refuses_to_start_without_its_settings(monkeypatch):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    with pytest.raises(config.ConfigError, match="SECRET_KEY and DATABASE_URL"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(config.ConfigError, match="SECRET_KEY, DATABASE_URL, BASE_URL"):
         create_app(env="production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    with pytest.raises(config.ConfigError, match="needs DATABASE_URL"):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db.example.org/grants")
+    with pytest.raises(config.ConfigError, match="needs BASE_URL"):
+        create_app(env="production")
+    monkeypatch.setenv("BASE_URL", "http://grants.example.org")
+    with pytest.raises(config.ConfigError, match="must start with https://"):
         create_app(env="production")
 
 

@@ -148,6 +148,7 @@ def test_withdrawn_and_replaced_links_stop_working(app, client, staff, make_coho
     first = link_in(mailbox, "ana@example.org")
     with app.app_context():
         enrolment_id = get_session().scalar(select(Enrolment.id))
+    clock.advance(timedelta(minutes=2))
     submit(client, f"/staff/enrolments/{enrolment_id}/resend", form_page="/staff/")
     second = link_in(mailbox, "ana@example.org")
     assert first != second
@@ -276,3 +277,88 @@ def test_closing_and_the_wrong_actions(app, client, staff, make_cohort, mailbox)
     assert enrolment_state(app) == "invited"
     assert client.post(f"/staff/enrolments/{enrolment_id}/delete").status_code == 404
     assert submit(client, "/staff/enrolments/9999/close", form_page="/staff/").status_code == 404
+
+
+def test_a_double_click_on_resend_sends_one_email(app, client, staff, make_cohort, mailbox):
+    invite(client, make_cohort())
+    with app.app_context():
+        enrolment_id = get_session().scalar(select(Enrolment.id))
+    clock.advance(timedelta(minutes=5))
+    for _ in range(2):
+        response = submit(
+            client, f"/staff/enrolments/{enrolment_id}/resend", form_page="/staff/", follow=True
+        )
+    assert "sent a moment ago" in response.text
+    assert len(mailbox.to("ana@example.org")) == 2  # the invitation and one resend
+
+
+def test_closing_a_cohort_withdraws_its_pending_invitations(
+    app, client, staff, make_cohort, mailbox
+):
+    cohort_id = make_cohort()
+    invite(client, cohort_id)
+    path = link_in(mailbox, "ana@example.org")
+    from tests.test_cohorts import GOOD
+
+    closed = {
+        **GOOD,
+        "region": "US",
+        "currency": "USD",
+        "session_value": "120.00",
+        "session_budget": "500",
+        "status": "closed",
+    }
+    assert submit(client, f"/staff/cohorts/{cohort_id}/edit", closed).status_code == 302
+    assert enrolment_state(app) == "revoked"
+    assert client.get(path).status_code == 400
+
+
+def test_an_invitation_to_a_cohort_closed_meanwhile_cannot_be_accepted(
+    app, client, staff, make_cohort, mailbox
+):
+    cohort_id = make_cohort()
+    invite(client, cohort_id)
+    path = link_in(mailbox, "ana@example.org")
+    page = client.get(path)
+    with app.app_context():  # closed behind the invitation page's back
+        from grants.core.models.cohorts import Cohort
+
+        db = get_session()
+        db.get(Cohort, cohort_id).status = "closed"
+        db.commit()
+    response = client.post(
+        path,
+        data={
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+            "consent": "y",
+            "consent_text_id": "1",
+            "csrf_token": csrf_token(page.text),
+        },
+    )
+    assert response.status_code == 400 and "has closed" in response.text
+    assert enrolment_state(app) == "invited"
+
+
+@pytest.mark.parametrize("value", ["abc", "", "99999999999999999999", "-1"])
+def test_a_tampered_consent_id_is_a_clear_refusal(app, client, staff, make_cohort, mailbox, value):
+    invite(client, make_cohort())
+    path = link_in(mailbox, "ana@example.org")
+    page = client.get(path)
+    response = client.post(
+        path,
+        data={
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+            "consent": "y",
+            "consent_text_id": value,
+            "csrf_token": csrf_token(page.text),
+        },
+    )
+    assert response.status_code == 200 and "consent text changed" in response.text
+    assert enrolment_state(app) == "invited"
+
+
+def test_addresses_smtp_cannot_carry_are_refused(app, client, staff, make_cohort):
+    response = invite(client, make_cohort(), email="jos\u00e9@example.org")
+    assert response.status_code == 200 and "not valid" in response.text

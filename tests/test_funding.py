@@ -353,4 +353,5 @@ def test_ambassadors_cannot_touch_each_others_requests(app, setting, make_user, 
 def test_the_queue_is_staff_only(app, make_user, setting, role):
     client = as_user(app, make_user(role))
     assert client.get("/staff/requests").status_code == 403
-    assert client.post("/staff/requests/1/approve").status_code in (400, 403)
+    token = csrf_token(client.get("/resources/").text)
+    assert client.post("/staff/requests/1/approve", data={"csrf_token": token}).status_code == 403

@@ -1,6 +1,6 @@
 """The audit log, paged and filtered."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import render_template, request
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from grants.admin.forms import AuditFilterForm
 from grants.core.models.audit import AuditEntry
 from grants.core.models.people import User
 from grants.database import db
+from grants.web import page_number
 
 PAGE_SIZE = 50
 
@@ -42,11 +43,11 @@ def audit_log():
             query = query.where(actor.email == form.actor.data.strip().lower())
         if form.since.data:
             query = query.where(AuditEntry.at >= datetime.combine(form.since.data, time(), UTC))
-        if form.until.data:
+        if form.until.data and form.until.data < date.max:
             end = datetime.combine(form.until.data, time(), UTC) + timedelta(days=1)
             query = query.where(AuditEntry.at < end)
 
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     total = db.scalar(select(func.count()).select_from(query.subquery()))
     entries = db.execute(
         query.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)

@@ -1,16 +1,17 @@
-from flask import render_template, request
+from flask import render_template
 from sqlalchemy import func, select
 
 from grants.admin import bp
 from grants.core.models.people import User
 from grants.database import db
+from grants.web import page_number
 
 PAGE_SIZE = 50
 
 
 @bp.route("/")
 def home():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     total = db.scalar(select(func.count()).select_from(User)) or 0
     users = db.scalars(
         select(User).order_by(User.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)

@@ -44,7 +44,8 @@ def invitation(token: str):
             form.confirm_password.errors.append("The two passwords are not the same.")
         else:
             try:
-                consent_text_id = int(form.consent_text_id.data or 0)
+                raw_id = form.consent_text_id.data or ""
+                consent_text_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else 0
                 accepted = commit_with_retry(
                     db,
                     lambda: accept_invitation(

@@ -6,18 +6,21 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grants.core import audit
+from grants.core.clock import clock
 from grants.core.countries import normalise_country
 from grants.core.errors import DomainError, InvalidInput, NotFound
 from grants.core.ledger import NewTransfer, apply_transfers, get_or_create_ledger, open_account
-from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment
+from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.ledger import Account, Transfer
 from grants.core.models.people import User
 from grants.core.models.programmes import Programme
 from grants.core.money import CURRENCIES
+
+MAX_SESSION_VALUE = 10_000_000  # minor units: 100,000.00 in any currency the programme pays
 
 # The cohort's system accounts on its credits ledger.
 SOURCE = "source"  # where funded sessions come from: the programme's commitment
@@ -81,6 +84,8 @@ def _checked(session: Session, settings: CohortSettings) -> CohortSettings:
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise InvalidInput(f"{label} must be a whole number of at least {least}.")
+    if settings.session_value > MAX_SESSION_VALUE:
+        raise InvalidInput("That is more than a session can be worth (100,000 at most).")
     if settings.gift_expiry_days > 365:
         raise InvalidInput("Gift expiry can be at most 365 days.")
     if settings.ends_on < settings.starts_on:
@@ -143,13 +148,28 @@ def update_cohort(
         for name, value in _loggable(settings).items()
         if _loggable_value(getattr(cohort, name)) != value
     }
+    closing = cohort.status != CohortStatus.CLOSED and settings.status == CohortStatus.CLOSED
     for name, value in settings.__dict__.items():
         setattr(cohort, name, value)
     session.flush()
+    if closing:
+        _withdraw_pending_invitations(session, actor, cohort)
     cohort.ledger.name = f"{cohort.name} sessions"
     if changes:
         audit.record(session, actor, "cohort.update", cohort, changes=changes)
     return cohort
+
+
+def _withdraw_pending_invitations(session: Session, actor: User, cohort: Cohort) -> None:
+    """A closed cohort takes no one new: invitations not yet accepted stop working."""
+    result = session.execute(
+        update(Enrolment)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == EnrolmentStatus.INVITED)
+        .values(status=EnrolmentStatus.REVOKED, invite_nonce=None, closed_at=clock.now())
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount:
+        audit.record(session, actor, "cohort.close_invitations", cohort, withdrawn=result.rowcount)
 
 
 def cohort_has_enrolments(session: Session, cohort: Cohort) -> bool:
@@ -168,10 +188,9 @@ def fund_cohort(
         return existing  # the same form sent twice: it happened once
     if cohort.status == CohortStatus.CLOSED:
         raise CohortClosed("This cohort is closed; it takes no new funding.")
-    source, budget = (
-        cohort_account(session, cohort, SOURCE),
-        cohort_account(session, cohort, BUDGET),
-    )
+    source = cohort_account(session, cohort, SOURCE)
+    # Locked before the check, so two staff funding at once cannot pass the budget together.
+    budget = cohort_account(session, cohort, BUDGET, lock=True)
     funded = budget.credits_posted
     if funded + sessions > cohort.session_budget:
         raise BudgetTooSmall(
@@ -196,12 +215,13 @@ def fund_cohort(
     return transfer
 
 
-def cohort_account(session: Session, cohort: Cohort, code: str) -> Account:
-    account = session.scalar(
-        select(Account).where(
-            Account.ledger_id == cohort.ledger_id, Account.code == code, Account.user_id.is_(None)
-        )
+def cohort_account(session: Session, cohort: Cohort, code: str, *, lock: bool = False) -> Account:
+    query = select(Account).where(
+        Account.ledger_id == cohort.ledger_id, Account.code == code, Account.user_id.is_(None)
     )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    account = session.scalar(query)
     if account is None:
         raise NotFound(f"cohort {cohort.id} has no {code} account")
     return account

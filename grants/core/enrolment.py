@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -153,15 +154,35 @@ def _send_invitation(session: Session, enrolment: Enrolment, email: str) -> None
     )
 
 
+def _locked(session: Session, enrolment_id: int) -> Enrolment:
+    """The enrolment, re-read under a row lock: a withdrawal racing an acceptance (or two
+    staff at once) queue here, and the second sees what the first did."""
+    return session.scalar(
+        select(Enrolment)
+        .where(Enrolment.id == enrolment_id)
+        .with_for_update(of=Enrolment)
+        .execution_options(populate_existing=True)
+    )
+
+
+# A second resend this soon is a double click, not a decision: one email is enough.
+RESEND_PAUSE = timedelta(minutes=1)
+
+
 def resend_invitation(session: Session, actor: User, enrolment: Enrolment) -> Enrolment:
+    enrolment = _locked(session, enrolment.id)
     if enrolment.status != EnrolmentStatus.INVITED:
         raise WrongEnrolmentState("Only a pending invitation can be sent again.")
+    if clock.now() - enrolment.invited_at < RESEND_PAUSE:
+        raise WrongEnrolmentState("An invitation was sent a moment ago; it is on its way.")
+    enrolment.invited_at = clock.now()
     _send_invitation(session, enrolment, enrolment.user.email)
     audit.record(session, actor, "enrolment.resend", enrolment)
     return enrolment
 
 
 def revoke_invitation(session: Session, actor: User, enrolment: Enrolment) -> Enrolment:
+    enrolment = _locked(session, enrolment.id)
     if enrolment.status != EnrolmentStatus.INVITED:
         raise WrongEnrolmentState("Only a pending invitation can be withdrawn.")
     enrolment.status = EnrolmentStatus.REVOKED
@@ -172,6 +193,7 @@ def revoke_invitation(session: Session, actor: User, enrolment: Enrolment) -> En
 
 
 def close_enrolment(session: Session, actor: User, enrolment: Enrolment) -> Enrolment:
+    enrolment = _locked(session, enrolment.id)
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise WrongEnrolmentState("Only an active enrolment can be closed.")
     enrolment.status = EnrolmentStatus.CLOSED
@@ -192,7 +214,10 @@ def current_consent(session: Session, programme_id: int) -> ConsentText:
 def open_invitation(session: Session, enrolment_id: int, nonce: str) -> Enrolment:
     """The enrolment an invitation link is for, if the link is still the live one."""
     enrolment = session.scalar(
-        select(Enrolment).where(Enrolment.id == enrolment_id).with_for_update(of=Enrolment)
+        select(Enrolment)
+        .where(Enrolment.id == enrolment_id)
+        .with_for_update(of=Enrolment)
+        .execution_options(populate_existing=True)
     )
     live = (
         enrolment is not None
@@ -223,6 +248,8 @@ def accept_invitation(
     Someone new sets a password; someone who already has an account confirms theirs.
     """
     enrolment = open_invitation(session, enrolment_id, nonce)
+    if enrolment.cohort.status == CohortStatus.CLOSED:
+        raise CohortNotOpen(f"{enrolment.cohort.name} has closed, so it takes no one new.")
     user = enrolment.user
     consent = current_consent(session, enrolment.cohort.programme_id)
     if consent_text_id != consent.id:

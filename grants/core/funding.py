@@ -166,6 +166,8 @@ def approve(session: Session, actor: User, grant_id: int, sessions: int) -> Gran
         raise SelfApprovalForbidden("You cannot decide on a request of your own.")
     sessions = _whole(sessions)
     enrolment = grant.enrolment
+    if grant.cohort.status == CohortStatus.CLOSED:
+        raise NotActive(f"{grant.cohort.name} has closed; decline the request instead.")
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise NotActive("This ambassador's place is no longer active; decline the request.")
     limit = grant.sessions_asked if grant.status == GrantStatus.PENDING else grant.sessions_proposed

@@ -7,6 +7,7 @@ the same message; a claim is a lease, so a sender that dies mid-way does not los
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -71,15 +72,19 @@ def _due():
     )
 
 
-def claim(session: Session, *, ids: list[int] | None = None, limit: int = 100) -> list[int]:
+def claim(
+    session: Session, *, ids: list[int] | None = None, limit: int = 100
+) -> tuple[str, list[int]]:
     """Claim up to `limit` due messages (or the due ones among `ids`) for this sender.
 
-    Each claim is a conditional UPDATE that only one sender can win. The caller commits
-    the claims before sending anything, so no lock is held over the network.
+    Each claim is a conditional UPDATE that only one sender can win, and carries a token
+    that the sender must still hold when it sends and when it records the outcome. The
+    caller commits the claims before sending anything, so no lock is held over the network.
     """
     query = select(OutboxMessage.id).where(_due()).order_by(OutboxMessage.id).limit(limit)
     if ids is not None:
         query = query.where(OutboxMessage.id.in_(ids))
+    token = secrets.token_hex(16)
     claimed = []
     now = clock.now()
     for message_id in session.scalars(query).all():
@@ -89,29 +94,67 @@ def claim(session: Session, *, ids: list[int] | None = None, limit: int = 100) -
             .values(
                 status=OutboxStatus.SENDING,
                 lease_until=now + LEASE,
+                claim_token=token,
                 attempts=OutboxMessage.attempts + 1,
             )
         )
         if result.rowcount == 1:
             claimed.append(message_id)
-    return claimed
+    return token, claimed
 
 
-def mark_sent(session: Session, message_id: int) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING)
-        .values(status=OutboxStatus.SENT, sent_at=clock.now(), lease_until=None, last_error=None)
+def _held(message_id: int, token: str):
+    return (
+        OutboxMessage.id == message_id,
+        OutboxMessage.status == OutboxStatus.SENDING,
+        OutboxMessage.claim_token == token,
     )
 
 
-def mark_failed(session: Session, message_id: int, error: str, *, permanent: bool) -> None:
-    """Record a failed attempt: try again later, or (the server refused for good) stop."""
-    message = session.get(OutboxMessage, message_id)
-    if message is None or message.status != OutboxStatus.SENDING:
+def renew(session: Session, message_id: int, token: str) -> bool:
+    """Just before sending: extend the lease if this sender still holds the message."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(*_held(message_id, token))
+        .values(lease_until=clock.now() + LEASE)
+    )
+    return result.rowcount == 1
+
+
+def mark_sent(session: Session, message_id: int, token: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(*_held(message_id, token))
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=clock.now(),
+            lease_until=None,
+            claim_token=None,
+            last_error=None,
+        )
+    )
+
+
+def mark_failed(
+    session: Session,
+    message_id: int,
+    token: str,
+    error: str,
+    *,
+    permanent: bool,
+    forget: bool = False,
+) -> None:
+    """Record a failed attempt: try again later, or (refused for good) stop. `forget`
+    blanks the address and parameters of a message that will never be sent (a reset asked
+    for an address with no account: a stranger's typing is not kept)."""
+    message = session.scalar(select(OutboxMessage).where(*_held(message_id, token)))
+    if message is None:
         return
+    if forget:
+        message.to_address, message.params = "", {}
     message.last_error = error[:500]
     message.lease_until = None
+    message.claim_token = None
     if permanent:
         message.status = OutboxStatus.FAILED
     else:

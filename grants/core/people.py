@@ -20,7 +20,9 @@ def normalise_email(email: str) -> str:
     try:
         # test_environment lets the reserved .test domain through (demo and test users);
         # it also skips DNS, which a form must not wait on anyway.
-        checked = validate_email(email.strip(), check_deliverability=False, test_environment=True)
+        checked = validate_email(
+            email.strip(), check_deliverability=False, test_environment=True, allow_smtputf8=False
+        )
     except EmailNotValidError as error:
         raise InvalidInput(f"That email address is not valid: {error}") from None
     return checked.normalized.lower()
@@ -86,19 +88,14 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def request_password_reset(session: Session, email: str) -> None:
-    """Email a reset link if an active account uses `email`. Says nothing either way:
-    the caller answers the same whether or not the address exists."""
-    user = find_user_by_email(session, email)
-    if user is None or not user.active:
-        return
-    outbox.enqueue(
-        session,
-        to=user.email,
-        template="password_reset",
-        params={"user_id": user.id, "generation": user.session_generation},
-        locale=user.locale,
-    )
-    audit.record(session, None, "auth.password_reset_requested", user)
+    """Queue a reset link for `email`. Whether an account uses it is looked up only when
+    the email is sent, after the response: the request writes the same row and takes the
+    same time either way, and the answer is the same."""
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        return  # not an address at all: nothing to look up, nothing to learn
+    outbox.enqueue(session, to=email, template="password_reset", params={"email": email})
 
 
 def user_for_reset(session: Session, user_id: int, generation: int) -> User:
@@ -107,7 +104,14 @@ def user_for_reset(session: Session, user_id: int, generation: int) -> User:
     A link carries the session generation it was made under; setting a password bumps the
     generation, so each link works once and older ones stop working too.
     """
-    user = session.get(User, user_id)
+    # Locked: two uses of one link at the same moment queue here, and the second finds the
+    # generation already moved on.
+    user = session.scalar(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update(of=User)
+        .execution_options(populate_existing=True)
+    )
     if user is None or not user.active or user.session_generation != generation:
         raise PasswordResetUsed(
             "This link has already been used or is no longer valid. Ask for a new one."

@@ -45,7 +45,9 @@ class CohortForm(FlaskForm):
         "Value of one session",
         validators=[
             InputRequired("Enter what one session is worth."),
-            NumberRange(min=0.01, message="A session must be worth something."),
+            NumberRange(
+                min=0.01, max=100_000, message="A session is worth between 0.01 and 100,000."
+            ),
         ],
         description="What a partner is paid for one delivered session, such as 120.00.",
     )

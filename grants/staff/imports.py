@@ -100,7 +100,7 @@ def import_confirm(import_id: int):
 
     def run() -> int | None:
         # Locked, so two clicks (or two staff) cannot import the same list twice.
-        row = db.get(EnrolmentImport, import_id, with_for_update=True)
+        row = db.get(EnrolmentImport, import_id, with_for_update=True, populate_existing=True)
         if row.status != "preview":
             return None
         count = import_rows(
@@ -131,7 +131,7 @@ def import_discard(import_id: int):
     actor = current_user._get_current_object()
 
     def run() -> None:
-        row = db.get(EnrolmentImport, import_id, with_for_update=True)
+        row = db.get(EnrolmentImport, import_id, with_for_update=True, populate_existing=True)
         if row.status == "preview":
             row.status, row.rows, row.finished_at = "discarded", [], clock.now()
             audit.record(db, actor, "enrolment.import_discard", row, cohort_id=cohort_id)

@@ -15,6 +15,7 @@ from grants.core.models.people import User
 from grants.database import db
 from grants.staff import bp
 from grants.staff.forms import ApproveForm, DeclineForm
+from grants.web import MAX_ID, page_number
 
 PAGE_SIZE = 50
 
@@ -22,7 +23,9 @@ PAGE_SIZE = 50
 @bp.route("/requests")
 def requests():
     cohort_id = request.args.get("cohort", type=int)
-    page = max(request.args.get("page", 1, type=int), 1)
+    if cohort_id is not None and not 0 < cohort_id <= MAX_ID:
+        cohort_id = None
+    page = page_number()
     query = select(Grant).where(Grant.status.in_(OPEN_STATES))
     if cohort_id:
         query = query.where(Grant.cohort_id == cohort_id)

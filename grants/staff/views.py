@@ -24,6 +24,7 @@ from grants.core.money import format_money, to_minor
 from grants.database import db
 from grants.staff import bp
 from grants.staff.forms import ActionForm, CohortForm, FundForm, InviteForm
+from grants.web import page_number
 
 PAGE_SIZE = 50
 
@@ -121,7 +122,7 @@ def edit_cohort(cohort_id: int):
 def cohort(cohort_id: int):
     cohort = load_cohort(cohort_id)
     state = request.args.get("state")
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     query = select(Enrolment).where(Enrolment.cohort_id == cohort.id)
     if state:
         query = query.where(Enrolment.status == state)

@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -11,13 +11,14 @@ from grants.core.wallet import history, wallets
 from grants.database import db
 from grants.wallet import bp
 from grants.wallet.forms import ActionForm, AskForm
+from grants.web import page_number
 
 PER_PAGE = 20
 
 
 @bp.route("/")
 def home():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     lines, total = history(db, current_user.id, page=page, per_page=PER_PAGE)
     return render_template(
         "wallet/home.html",

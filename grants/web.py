@@ -1,0 +1,34 @@
+"""Small things every area of the web app shares: bounded ids in URLs, page numbers, and
+refusing input the databases cannot store."""
+
+from __future__ import annotations
+
+from flask import Flask, abort, request
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**31 - 1  # an INTEGER column on PostgreSQL
+MAX_PAGE = 100_000
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:...>` that does not match numbers no row can have, so they are a plain 404
+    instead of an overflow deep in the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def page_number() -> int:
+    """?page=N, clamped to a sensible range."""
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul():
+        # PostgreSQL cannot store a NUL character in text; no person types one.
+        values = [*request.args.values(), *request.form.values()]
+        values += [upload.filename or "" for upload in request.files.values()]
+        if any("\x00" in value for value in values):
+            abort(400)
