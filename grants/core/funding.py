@@ -144,6 +144,18 @@ def _locked(session: Session, grant_id: int) -> Grant:
     return grant
 
 
+def _open_for_decision(session: Session, actor: User, grant_id: int) -> Grant:
+    """The request, locked, if it still waits for a decision `actor` may make."""
+    grant = _locked(session, grant_id)
+    if not grant.is_open:
+        raise GrantAlreadyDecided(
+            f"Someone else got there first: this request was already {_said(grant.status)}."
+        )
+    if grant.user_id == actor.id:
+        raise SelfApprovalForbidden("You cannot decide on a request of your own.")
+    return grant
+
+
 def _said(status: str) -> str:
     return {
         "approved": "approved",
@@ -157,13 +169,7 @@ def _said(status: str) -> str:
 def approve(session: Session, actor: User, grant_id: int, sessions: int) -> Grant:
     """Approve `sessions` of a request. Above the cohort's threshold the first approval is
     recorded and a different member of staff must approve again before credits move."""
-    grant = _locked(session, grant_id)
-    if not grant.is_open:
-        raise GrantAlreadyDecided(
-            f"Someone else got there first: this request was already {_said(grant.status)}."
-        )
-    if grant.user_id == actor.id:
-        raise SelfApprovalForbidden("You cannot decide on a request of your own.")
+    grant = _open_for_decision(session, actor, grant_id)
     sessions = _whole(sessions)
     enrolment = grant.enrolment
     if grant.cohort.status == CohortStatus.CLOSED:
@@ -238,13 +244,7 @@ def _issue(session: Session, grant: Grant, sessions: int) -> None:
 
 
 def decline(session: Session, actor: User, grant_id: int, message: str) -> Grant:
-    grant = _locked(session, grant_id)
-    if not grant.is_open:
-        raise GrantAlreadyDecided(
-            f"Someone else got there first: this request was already {_said(grant.status)}."
-        )
-    if grant.user_id == actor.id:
-        raise SelfApprovalForbidden("You cannot decide on a request of your own.")
+    grant = _open_for_decision(session, actor, grant_id)
     message = (message or "").strip()
     if not message:
         raise InvalidInput("Write a short message to the ambassador saying why.")

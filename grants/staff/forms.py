@@ -131,10 +131,6 @@ class ImportForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token travels."""
-
-
 class ApproveForm(FlaskForm):
     sessions = IntegerField(
         "Sessions to approve",

@@ -17,8 +17,9 @@ from grants.core.enrolment_csv import (
 from grants.core.errors import DomainError
 from grants.core.models.imports import EnrolmentImport
 from grants.database import db
+from grants.forms import ActionForm
 from grants.staff import bp
-from grants.staff.forms import ActionForm, ImportForm
+from grants.staff.forms import ImportForm
 from grants.staff.views import load_cohort
 
 PREVIEW_ROWS = 200  # rows shown in the preview table; errors are always all shown

@@ -22,8 +22,9 @@ from grants.core.models.ledger import Account
 from grants.core.models.programmes import Programme
 from grants.core.money import format_money, to_minor
 from grants.database import db
+from grants.forms import ActionForm
 from grants.staff import bp
-from grants.staff.forms import ActionForm, CohortForm, FundForm, InviteForm
+from grants.staff.forms import CohortForm, FundForm, InviteForm
 from grants.web import page_number
 
 PAGE_SIZE = 50

@@ -11,7 +11,3 @@ class AskForm(FlaskForm):
             NumberRange(min=1, message="Ask for at least one session."),
         ],
     )
-
-
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token travels."""

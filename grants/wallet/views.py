@@ -9,8 +9,9 @@ from grants.core.models.cohorts import Enrolment, EnrolmentStatus
 from grants.core.models.funding import Grant
 from grants.core.wallet import history, wallets
 from grants.database import db
+from grants.forms import ActionForm
 from grants.wallet import bp
-from grants.wallet.forms import ActionForm, AskForm
+from grants.wallet.forms import AskForm
 from grants.web import page_number
 
 PER_PAGE = 20
