@@ -541,3 +541,22 @@ def test_insert_or_replace_cannot_rewrite_a_transfer(session, books):
         session.execute(text(statement))
     session.rollback()
     assert session.get(Transfer, row.id).amount == 4
+
+
+def test_a_lapsed_hold_stops_counting_before_the_next_debit(session, books):
+    clock.set(datetime(2027, 2, 1, tzinfo=UTC))
+    wallet, sink = books.wallet(funded=5), books.sink()
+    [hold] = apply_transfers(session, [pending(wallet, sink, 5, timeout=60)])
+    session.commit()
+    with pytest.raises(DebitsExceedCredits):
+        apply_transfers(session, [single(wallet, sink, 1)])
+    session.rollback()
+
+    clock.advance(timedelta(seconds=60))
+    apply_transfers(session, [single(wallet, sink, 5)])  # the hold lapsed first
+    session.commit()
+    assert balances(session, wallet) == (0, 5, 0, 5)
+    lapse = session.scalar(select(Transfer).where(Transfer.pending_id == hold.id))
+    assert (lapse.kind, lapse.amount) == ("expire", 5)
+    with pytest.raises(PendingTransferAlreadyResolved):
+        apply_transfers(session, [expire(hold.id)])

@@ -139,11 +139,42 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
         return None
 
-    def _apply(self, transfer: NewTransfer, expected):
+    def _snapshot(self):
+        return (
+            {key: list(account.balances) for key, account in self.model.items()},
+            {key: held.resolved for key, held in self.pending_model.items()},
+        )
+
+    def _restore(self, snapshot) -> None:
+        balances, resolved = snapshot
+        for key, values in balances.items():
+            self.model[key].balances = values
+        for key, flag in resolved.items():
+            self.pending_model[key].resolved = flag
+
+    def _lapse(self, debited: set[int], *, sparing: set = frozenset()) -> None:
+        """The ledger expires lapsed holds on the accounts a batch debits before it looks at
+        their balances; the model does the same."""
+        now = clock.now()
+        for held in self.pending_model.values():
+            if (
+                not held.resolved
+                and held.expires_at is not None
+                and now >= held.expires_at
+                and held.debit in debited
+                and held.id not in sparing
+            ):
+                held.resolved = True
+                self.model[held.debit].balances[DP] -= held.amount
+                self.model[held.credit].balances[CP] -= held.amount
+
+    def _apply(self, transfer: NewTransfer, expected, snapshot=None):
         try:
             rows = apply_transfers(self.session, [transfer])
         except errors.LedgerError as error:
             self.session.rollback()
+            if snapshot is not None:
+                self._restore(snapshot)
             assert expected is not None, f"unexpected {error!r}"
             assert isinstance(error, expected), f"expected {expected.__name__}, got {error!r}"
             return None
@@ -162,8 +193,11 @@ class LedgerMachine(RuleBasedStateMachine):
             amount=amount,
             code="model",
         )
+        snapshot = self._snapshot()
+        if debit != credit:
+            self._lapse({debit})
         expected = self._expect_open(debit, credit, amount, "single")
-        if self._apply(transfer, expected) is None:
+        if self._apply(transfer, expected, snapshot) is None:
             return multiple()
         self.model[debit].balances[DPO] += amount
         self.model[credit].balances[CPO] += amount
@@ -186,8 +220,11 @@ class LedgerMachine(RuleBasedStateMachine):
             timeout=timeout,
             code="model",
         )
+        snapshot = self._snapshot()
+        if debit != credit:
+            self._lapse({debit})
         expected = self._expect_open(debit, credit, amount, "pending")
-        row = self._apply(transfer, expected)
+        row = self._apply(transfer, expected, snapshot)
         if row is None:
             return multiple()
         self.model[debit].balances[DP] += amount
@@ -234,7 +271,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(moves=st.lists(st.tuples(accounts, accounts, st.integers(1, 30)), min_size=2, max_size=4))
     def linked_batch(self, moves):
         """Several singles in one batch: all apply, or none (the first refusal wins)."""
-        saved = {account_id: list(a.balances) for account_id, a in self.model.items()}
+        saved = self._snapshot()
         # Every transfer's shape is checked before any is applied.
         expected = None
         if any(debit == credit for debit, credit, _ in moves):
@@ -242,6 +279,7 @@ class LedgerMachine(RuleBasedStateMachine):
             moves_to_model = []
         else:
             moves_to_model = moves
+            self._lapse({debit for debit, _, _ in moves})
         for debit, credit, amount in moves_to_model:
             expected = self._expect_open(debit, credit, amount, "single")
             if expected is not None:
@@ -262,8 +300,7 @@ class LedgerMachine(RuleBasedStateMachine):
             apply_transfers(self.session, batch)
         except errors.LedgerError as error:
             self.session.rollback()
-            for account_id, balances in saved.items():
-                self.model[account_id].balances = balances
+            self._restore(saved)
             assert expected is not None and isinstance(error, expected), repr(error)
             return
         assert expected is None, f"expected {expected.__name__}, but the batch went through"
@@ -271,12 +308,16 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(pending_id=pendings)
     def retry_pending(self, pending_id):
-        [row] = apply_transfers(self.session, [self.pending_specs[pending_id]])
+        spec = self.pending_specs[pending_id]
+        self._lapse({spec.debit_account_id}, sparing={pending_id})
+        [row] = apply_transfers(self.session, [spec])
         self.session.commit()
         assert row.id == pending_id and row.kind == "pending"
 
     @rule(transfer=done)
     def retry_same(self, transfer):
+        if transfer.kind == TransferKind.SINGLE:
+            self._lapse({transfer.debit_account_id})
         [row] = apply_transfers(self.session, [transfer])  # must not move anything again
         self.session.commit()
         assert row.id == transfer.id

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from grants.core.clock import clock
 from grants.core.errors import (
@@ -37,6 +37,8 @@ from grants.core.errors import (
     UnknownAccount,
 )
 from grants.core.models.ledger import RESOLVING_KINDS, Account, Transfer, TransferKind
+
+_Resolver = aliased(Transfer)
 
 # Balances and amounts are BIGINT; timeouts are INTEGER seconds (about 68 years).
 MAX_AMOUNT = 2**63 - 1
@@ -81,20 +83,35 @@ def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[Tran
         rows = session.scalars(select(Transfer).where(Transfer.id.in_(referenced)))
         pendings = {row.id: row for row in rows}
 
-    accounts = _lock_accounts(session, _account_ids(batch, in_batch, pendings))
+    now = clock.now()
+    account_ids = _account_ids(batch, in_batch, pendings)
+    # Holds on the accounts this batch debits whose time ran out lapse first, as
+    # TigerBeetle's do: a wallet never stays short because of a hold nobody has swept yet.
+    # Found before locking (pending rows never change); their other accounts are locked too,
+    # all in id order.
+    debited = {t.debit_account_id for t in batch if t.kind not in RESOLVING_KINDS}
+    lapsed = _lapsed_holds(session, debited, now, exclude=referenced | set(ids))
+    for hold in lapsed:
+        account_ids.update((hold.debit_account_id, hold.credit_account_id))
+    accounts = _lock_accounts(session, account_ids)
 
     existing = {
         row.id: row for row in session.scalars(select(Transfer).where(Transfer.id.in_(ids)))
     }
     resolutions: dict[uuid.UUID, Transfer] = {}
-    if referenced:
-        rows = session.scalars(select(Transfer).where(Transfer.pending_id.in_(referenced)))
+    watched = referenced | {hold.id for hold in lapsed}
+    if watched:
+        rows = session.scalars(select(Transfer).where(Transfer.pending_id.in_(watched)))
         resolutions = {row.pending_id: row for row in rows}
 
     work = _Scratch(accounts)
     results: list[Transfer] = []
     new_rows: list[Transfer] = []
-    now = clock.now()
+    for hold in lapsed:
+        if hold.id not in resolutions:  # another transaction may have resolved it meanwhile
+            row = _lapse(hold, work, now)
+            resolutions[hold.id] = row
+            new_rows.append(row)
     for index, transfer in enumerate(batch):
         if transfer.id in existing:
             row = existing[transfer.id]
@@ -118,6 +135,40 @@ def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[Tran
         session.add_all(new_rows)
         session.flush()
     return results
+
+
+# Ids of the expire transfers the ledger writes itself: derived, so two transactions that
+# both find a hold lapsed cannot both expire it.
+_LAPSE_NAMESPACE = uuid.UUID("9d2c1f0e-4b3a-4f6e-8a7d-2e1c0b9a8f71")
+
+
+def _lapsed_holds(session: Session, account_ids: set[int], now, *, exclude: set) -> list:
+    if not account_ids:
+        return []
+    query = select(Transfer).where(
+        Transfer.kind == TransferKind.PENDING,
+        Transfer.expires_at <= now,
+        Transfer.debit_account_id.in_(account_ids),
+        ~select(_Resolver.id).where(_Resolver.pending_id == Transfer.id).exists(),
+    )
+    return [hold for hold in session.scalars(query) if hold.id not in exclude]
+
+
+def _lapse(hold: Transfer, work: _Scratch, now) -> Transfer:
+    work.move(hold.debit_account_id, hold.credit_account_id, index=None, pending=-hold.amount)
+    return Transfer(
+        id=uuid.uuid5(_LAPSE_NAMESPACE, str(hold.id)),
+        ledger_id=hold.ledger_id,
+        debit_account_id=hold.debit_account_id,
+        credit_account_id=hold.credit_account_id,
+        amount=hold.amount,
+        kind=str(TransferKind.EXPIRE),
+        pending_id=hold.id,
+        timeout=None,
+        expires_at=None,
+        code=hold.code,
+        created_at=now,
+    )
 
 
 def _check_shape(transfer: NewTransfer, index: int) -> None:

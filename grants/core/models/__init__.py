@@ -3,6 +3,7 @@
 from grants.core.models.audit import AuditEntry
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.funding import Grant, GrantKind, GrantStatus
+from grants.core.models.gifts import Gift, GiftStatus
 from grants.core.models.imports import EnrolmentImport
 from grants.core.models.ledger import Account, Ledger, Transfer
 from grants.core.models.outbox import OutboxMessage, OutboxStatus
@@ -19,6 +20,8 @@ __all__ = [
     "Enrolment",
     "EnrolmentImport",
     "EnrolmentStatus",
+    "Gift",
+    "GiftStatus",
     "Grant",
     "GrantKind",
     "GrantStatus",

@@ -53,6 +53,11 @@ class Cohort(Base):
     approval_threshold: Mapped[int] = mapped_column(default=6, server_default="6")
     # Issue the whole allowance as soon as an enrolment becomes active.
     upfront_allowance: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Gift rules. Whether people who were gifted credits may pass them on; the most one
+    # recipient may receive from one giver; the most gifts a giver may have waiting.
+    allow_regift: Mapped[bool] = mapped_column(default=False, server_default=false())
+    gift_limit_per_recipient: Mapped[int] = mapped_column(default=6, server_default="6")
+    open_gift_limit: Mapped[int] = mapped_column(default=5, server_default="5")
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     # The cohort's own credits ledger (unit: one session).
@@ -72,6 +77,8 @@ class Cohort(Base):
         CheckConstraint("ends_on >= starts_on", name="dates_in_order"),
         CheckConstraint("region = upper(region)", name="region_upper_case"),
         CheckConstraint("approval_threshold >= 0", name="threshold_not_negative"),
+        CheckConstraint("gift_limit_per_recipient > 0", name="gift_limit_positive"),
+        CheckConstraint("open_gift_limit > 0", name="open_gift_limit_positive"),
     )
 
     @property

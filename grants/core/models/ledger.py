@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -134,6 +135,14 @@ class Transfer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
 
     __table_args__ = (
+        # Timed holds by the account they debit: the ledger looks for lapsed ones there.
+        Index(
+            "ix_transfers_timed_holds",
+            "debit_account_id",
+            "expires_at",
+            sqlite_where=text("kind = 'pending' AND expires_at IS NOT NULL"),
+            postgresql_where=text("kind = 'pending' AND expires_at IS NOT NULL"),
+        ),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint(_in("kind", tuple(TransferKind)), name="known_kind"),
         CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
