@@ -9,6 +9,7 @@ from flask import Flask, g, request
 import config as app_config
 from grants import database, mailer, security, web
 from grants.core import audit, passwords
+from grants.core.clock import clock
 from grants.security import areas_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,9 @@ def create_app(overrides: dict | None = None, *, env: str | None = None) -> Flas
     for area in (home, auth, wallet, staff, partner, finance, admin, resources):
         app.register_blueprint(area.bp)
     errors.init_app(app)
-    app.context_processor(lambda: {"site_name": app.config["SITE_NAME"], "areas_for": areas_for})
+    app.context_processor(
+        lambda: {"site_name": app.config["SITE_NAME"], "areas_for": areas_for, "now": clock.now}
+    )
     register_commands(app)
     return app
 

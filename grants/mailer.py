@@ -20,6 +20,7 @@ from grants.core import outbox
 from grants.core.db import commit_with_retry
 from grants.core.models.cohorts import Enrolment, EnrolmentStatus
 from grants.core.models.funding import Grant
+from grants.core.models.gifts import Gift, GiftStatus
 from grants.core.models.outbox import OutboxMessage
 from grants.core.models.people import User
 from grants.core.tokens import make_token
@@ -33,6 +34,8 @@ SUBJECTS = {
     "invitation": "Your invitation to {programme}",
     "password_reset": "Choose a new password",
     "funding_decided": "An update on your request",
+    "gift_received": "{giver} sent you a gift",
+    "gift_update": "An update on your gift",
 }
 
 
@@ -291,7 +294,35 @@ def _funding_decided(session: Session, params: dict) -> dict:
     }
 
 
+def _gift_received(session: Session, params: dict) -> dict:
+    gift = session.get(Gift, params["gift_id"])
+    if gift is None or gift.status != GiftStatus.PENDING or gift.nonce != params["nonce"]:
+        raise NoLongerApplicable("the gift was answered or revoked before sending")
+    token = make_token(current_app.config["SECRET_KEY"], "gift", {"g": gift.id, "n": gift.nonce})
+    return {
+        "name": gift.recipient_name,
+        "giver": gift.giver.name,
+        "gift": gift,
+        "link": external_url("auth.gift_link", token=token),
+    }
+
+
+def _gift_update(session: Session, params: dict) -> dict:
+    # The giver hears the gift's state, and nothing of what became of the sessions.
+    gift = session.get(Gift, params["gift_id"])
+    if gift is None:
+        raise NoLongerApplicable("the gift no longer exists")
+    return {
+        "name": gift.giver.name,
+        "recipient": gift.recipient_name,
+        "gift": gift,
+        "link": external_url("wallet.home"),
+    }
+
+
 CONTEXTS = {
+    "gift_received": _gift_received,
+    "gift_update": _gift_update,
     "invitation": _invitation,
     "password_reset": _password_reset,
     "funding_decided": _funding_decided,

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-from grants.auth import invitations, views  # noqa: E402,F401
+from grants.auth import gift_links, invitations, views  # noqa: E402,F401

@@ -62,3 +62,7 @@ class ResetPasswordForm(FlaskForm):
         validators=[EqualTo("new_password", "The two passwords are not the same.")],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class AcceptGiftLinkForm(AcceptInvitationForm):
+    """Accepting a gift from its emailed link: the same fields as joining."""

@@ -6,13 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
+from grants.core.clock import clock
 from grants.core.funding import WALLET, allowance_left, open_request
 from grants.core.models.cohorts import Cohort, Enrolment, EnrolmentStatus
 from grants.core.models.funding import Grant, GrantKind
-from grants.core.models.ledger import Account, Transfer
+from grants.core.models.gifts import RELATIONSHIP_LABELS, Gift, GiftStatus
+from grants.core.models.ledger import RESOLVING_KINDS, Account, Transfer
+from grants.core.models.people import User
 
 
 @dataclass
@@ -24,6 +27,15 @@ class CohortWallet:
     enrolment: Enrolment | None = None  # their own place, if they are an ambassador here
     allowance_left: int = 0
     open_request: Grant | None = None
+
+    @property
+    def can_gift(self) -> bool:
+        own_place = self.enrolment is not None
+        return (
+            self.available > 0
+            and self.cohort.status != "closed"
+            and (own_place or self.cohort.allow_regift)
+        )
 
     @property
     def can_ask(self) -> bool:
@@ -72,24 +84,33 @@ class HistoryLine:
 def history(
     session: Session, user_id: int, *, page: int, per_page: int = 20
 ) -> tuple[list[HistoryLine], int]:
-    """The user's wallet movements, newest first, in plain words; and how many in all."""
+    """The user's wallet movements, newest first, in plain words; and how many in all.
+
+    A gift is one line, its pending transfer, told in its current state; the post, void or
+    expiry that settled it is not a line of its own.
+    """
     wallet_ids = select(Account.id).where(Account.user_id == user_id, Account.code == WALLET)
     touching = or_(
         Transfer.debit_account_id.in_(wallet_ids), Transfer.credit_account_id.in_(wallet_ids)
     )
-    total = session.scalar(select(func.count()).select_from(Transfer).where(touching))
+    shown = and_(touching, ~and_(Transfer.code == "gift", Transfer.kind.in_(RESOLVING_KINDS)))
+    total = session.scalar(select(func.count()).select_from(Transfer).where(shown))
+    giver = aliased(User)
     rows = session.execute(
-        select(Transfer, Cohort, Grant)
+        select(Transfer, Cohort, Grant, Gift, giver)
         .join(Cohort, Cohort.ledger_id == Transfer.ledger_id)
         .outerjoin(Grant, Grant.transfer_id == Transfer.id)
-        .where(touching)
+        .outerjoin(Gift, Gift.transfer_id == Transfer.id)
+        .outerjoin(giver, giver.id == Gift.giver_id)
+        .where(shown)
         .order_by(Transfer.created_at.desc(), Transfer.id)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
+    now = clock.now()
     return [
-        HistoryLine(transfer.created_at, cohort.name, _describe(transfer, grant))
-        for transfer, cohort, grant in rows
+        HistoryLine(t.created_at, cohort.name, _describe(t, grant, gift, who, user_id, now))
+        for t, cohort, grant, gift, who in rows
     ], total
 
 
@@ -97,11 +118,49 @@ def _sessions(n: int) -> str:
     return f"{n} session{'s' if n != 1 else ''}"
 
 
-def _describe(transfer: Transfer, grant: Grant | None) -> str:
+def _describe(transfer, grant, gift, giver, user_id, now) -> str:
     if grant is not None:
         if grant.kind == GrantKind.UPFRONT:
             return f"{_sessions(transfer.amount)} issued when you joined"
         if grant.sessions_approved < grant.sessions_asked:
             return f"{_sessions(transfer.amount)} approved (of {grant.sessions_asked} asked for)"
         return f"{_sessions(transfer.amount)} approved"
+    if gift is not None:
+        state = gift.state_at(now)
+        if gift.giver_id == user_id:
+            return (
+                f"{_sessions(gift.sessions)} gifted to {gift.recipient_name} "
+                f"({RELATIONSHIP_LABELS[gift.relationship_]}), {state}"
+            )
+        return f"{_sessions(gift.sessions)} gifted to you by {giver.name}, {state}"
     return f"{_sessions(transfer.amount)} moved"
+
+
+@dataclass
+class GiftLine:
+    gift: Gift
+    state: str
+    other: str  # the other person's name: recipient for the giver, giver for the recipient
+
+
+def gifts_sent(session: Session, user_id: int, *, limit: int = 50) -> list[GiftLine]:
+    """The giver's view: to whom, how many, when, and the state. Nothing more, by design."""
+    now = clock.now()
+    gifts = session.scalars(
+        select(Gift).where(Gift.giver_id == user_id).order_by(Gift.created_at.desc()).limit(limit)
+    ).all()
+    return [GiftLine(g, g.state_at(now), g.recipient_name) for g in gifts]
+
+
+def gifts_waiting(session: Session, user_id: int) -> list[GiftLine]:
+    """Gifts to this user still waiting for their answer."""
+    now = clock.now()
+    rows = session.execute(
+        select(Gift, User)
+        .join(User, User.id == Gift.giver_id)
+        .where(
+            Gift.recipient_id == user_id, Gift.status == GiftStatus.PENDING, Gift.expires_at > now
+        )
+        .order_by(Gift.created_at)
+    ).all()
+    return [GiftLine(gift, gift.status, giver.name) for gift, giver in rows]

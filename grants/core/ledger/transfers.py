@@ -142,6 +142,12 @@ def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[Tran
 _LAPSE_NAMESPACE = uuid.UUID("9d2c1f0e-4b3a-4f6e-8a7d-2e1c0b9a8f71")
 
 
+def lapse_id(pending_id: uuid.UUID) -> uuid.UUID:
+    """The id of the expire transfer for a lapsed hold, whoever writes it: the ledger itself
+    or a sweep. The same id either way makes the second one a harmless repeat."""
+    return uuid.uuid5(_LAPSE_NAMESPACE, str(pending_id))
+
+
 def _lapsed_holds(session: Session, account_ids: set[int], now, *, exclude: set) -> list:
     if not account_ids:
         return []
@@ -157,7 +163,7 @@ def _lapsed_holds(session: Session, account_ids: set[int], now, *, exclude: set)
 def _lapse(hold: Transfer, work: _Scratch, now) -> Transfer:
     work.move(hold.debit_account_id, hold.credit_account_id, index=None, pending=-hold.amount)
     return Transfer(
-        id=uuid.uuid5(_LAPSE_NAMESPACE, str(hold.id)),
+        id=lapse_id(hold.id),
         ledger_id=hold.ledger_id,
         debit_account_id=hold.debit_account_id,
         credit_account_id=hold.credit_account_id,

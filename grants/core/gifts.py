@@ -1,0 +1,406 @@
+"""Gifting credits to bandmates and crew.
+
+A gift is a pending ledger transfer from the giver's wallet to the recipient's, in one
+cohort. Accepting posts it; declining or revoking voids it; when its time runs out it
+expires. Each of these locks the gift's row first, so when they race exactly one wins. The
+giver is told the gift's state and nothing else.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grants.core import audit, outbox, passwords
+from grants.core.clock import clock
+from grants.core.enrolment import current_consent
+from grants.core.errors import (
+    DebitsExceedCredits,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    PendingTransferExpired,
+)
+from grants.core.funding import wallet_account
+from grants.core.ledger import NewTransfer, TransferKind, apply_transfers, lapse_id
+from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
+from grants.core.models.gifts import Gift, GiftStatus, Relationship
+from grants.core.models.ledger import Account, Transfer
+from grants.core.models.people import Role, User, UserRole
+from grants.core.people import normalise_email
+
+MESSAGE_LIMIT = 280
+_NAMESPACE = uuid.UUID("4a7e2b19-0c6d-4f3e-9b1a-8d5c6e7f2a30")
+
+
+class GiftRuleBroken(DomainError):
+    """One of the cohort's gift rules (or a common-sense one) refuses this gift."""
+
+
+class NotEnoughCredits(DomainError):
+    """The giver does not have that many credits available."""
+
+
+class GiftNotOpen(DomainError):
+    """The gift was already accepted, declined, revoked or expired."""
+
+
+class GiftLinkNotValid(DomainError):
+    """The link does not belong to this gift (or the gift was resolved)."""
+
+
+def _whole(sessions) -> int:
+    if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 1:
+        raise InvalidInput("Gift a whole number of sessions, at least 1.")
+    return sessions
+
+
+def _lock_wallet(session: Session, account: Account) -> Account:
+    # The giver's wallet is locked for the whole check, so two gifts from one person at the
+    # same moment are judged one after the other against the rules and the balance.
+    return session.scalar(
+        select(Account)
+        .where(Account.id == account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def gift_credits(
+    session: Session,
+    actor: User,
+    cohort: Cohort,
+    *,
+    recipient_name: str,
+    recipient_email: str,
+    relationship: str,
+    message: str,
+    sessions: int,
+    transfer_id: uuid.UUID,
+) -> Gift:
+    """Gift `sessions` credits. `transfer_id` comes from the form: sent twice, it gifts once."""
+    sessions = _whole(sessions)
+    name = (recipient_name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("Give the recipient's name (200 characters at most).")
+    if relationship not in tuple(Relationship):
+        raise InvalidInput("Choose how you know them.")
+    message = (message or "").strip()
+    if len(message) > MESSAGE_LIMIT:
+        raise InvalidInput(f"Keep the message to {MESSAGE_LIMIT} characters.")
+    email = normalise_email(recipient_email)
+    if email == actor.email:
+        raise GiftRuleBroken("You cannot gift sessions to yourself.")
+    if cohort.status == CohortStatus.CLOSED:
+        raise GiftRuleBroken(f"{cohort.name} has closed; its sessions can no longer be gifted.")
+
+    wallet = _lock_wallet(session, wallet_account(session, cohort, actor.id))
+    earlier = session.scalar(select(Gift).where(Gift.transfer_id == transfer_id))
+    if earlier is not None and earlier.giver_id == actor.id:
+        return earlier  # the same form sent twice: it happened once
+    _check_may_gift(session, actor, cohort)
+
+    recipient = session.scalar(select(User).where(User.email == email))
+    if recipient is None:
+        # No password and no role: the account is only usable once they accept.
+        recipient = User(email=email, name=name, password_hash=None)
+        session.add(recipient)
+        session.flush()
+    _check_rules(session, actor, cohort, recipient, name, sessions)
+
+    recipient_wallet = wallet_account(session, cohort, recipient.id)
+    try:
+        [hold] = apply_transfers(
+            session,
+            [
+                NewTransfer(
+                    id=transfer_id,
+                    debit_account_id=wallet.id,
+                    credit_account_id=recipient_wallet.id,
+                    amount=sessions,
+                    kind=TransferKind.PENDING,
+                    timeout=cohort.gift_expiry_days * 86400,
+                    code="gift",
+                )
+            ],
+        )
+    except DebitsExceedCredits:
+        available = wallet.available
+        raise NotEnoughCredits(
+            f"You have {available} session{'s' if available != 1 else ''} available to gift "
+            f"in {cohort.name}."
+        ) from None
+    gift = Gift(
+        cohort_id=cohort.id,
+        giver_id=actor.id,
+        recipient_id=recipient.id,
+        recipient_name=name,
+        relationship_=relationship,
+        message=message,
+        sessions=sessions,
+        status=GiftStatus.PENDING,
+        transfer_id=hold.id,
+        nonce=secrets.token_hex(16),
+        expires_at=hold.expires_at,
+    )
+    session.add(gift)
+    session.flush()
+    outbox.enqueue(
+        session,
+        to=recipient.email,
+        template="gift_received",
+        params={"gift_id": gift.id, "nonce": gift.nonce},
+        locale=recipient.locale,
+    )
+    audit.record(
+        session,
+        actor,
+        "gift.send",
+        gift,
+        sessions=sessions,
+        cohort_id=cohort.id,
+        recipient_id=recipient.id,
+    )
+    return gift
+
+
+def _check_may_gift(session: Session, actor: User, cohort: Cohort) -> None:
+    """Ambassadors of the cohort may gift; people who were gifted credits only if the
+    cohort allows passing them on."""
+    own_place = session.scalar(
+        select(Enrolment.id).where(
+            Enrolment.cohort_id == cohort.id,
+            Enrolment.user_id == actor.id,
+            Enrolment.status == EnrolmentStatus.ACTIVE,
+        )
+    )
+    if own_place is None and not cohort.allow_regift:
+        raise GiftRuleBroken(
+            f"In {cohort.name}, sessions that were gifted to you cannot be passed on."
+        )
+
+
+def _check_rules(session, actor, cohort, recipient, name, sessions) -> None:
+    if recipient.id == actor.id:
+        raise GiftRuleBroken("You cannot gift sessions to yourself.")
+    now = clock.now()
+    live = (Gift.status == GiftStatus.PENDING) & (Gift.expires_at > now)
+    mine = (Gift.cohort_id == cohort.id) & (Gift.giver_id == actor.id)
+    waiting_for_them = session.scalar(
+        select(Gift.id).where(mine, live, Gift.recipient_id == recipient.id)
+    )
+    if waiting_for_them is not None:
+        # Refused rather than merged: one gift, one link, one decision for the recipient.
+        raise GiftRuleBroken(
+            f"You already have a gift waiting for {name}. Revoke it first if you want to "
+            "send a different one."
+        )
+    waiting = session.scalar(select(func.count()).select_from(Gift).where(mine, live))
+    if waiting >= cohort.open_gift_limit:
+        raise GiftRuleBroken(
+            f"You have {waiting} gifts waiting for an answer, the most {cohort.name} allows. "
+            "Wait for one to be answered, or revoke one."
+        )
+    given = session.scalar(
+        select(func.coalesce(func.sum(Gift.sessions), 0)).where(
+            mine, Gift.recipient_id == recipient.id, live | (Gift.status == GiftStatus.ACCEPTED)
+        )
+    )
+    if given + sessions > cohort.gift_limit_per_recipient:
+        room = max(cohort.gift_limit_per_recipient - given, 0)
+        raise GiftRuleBroken(
+            f"In {cohort.name} one person can receive at most "
+            f"{cohort.gift_limit_per_recipient} sessions from you; you can gift {name} "
+            f"{room} more."
+        )
+
+
+# --- resolving ------------------------------------------------------------------------
+
+
+def _locked(session: Session, gift_id: int) -> Gift | None:
+    return session.scalar(
+        select(Gift)
+        .where(Gift.id == gift_id)
+        .with_for_update(of=Gift)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _settle_if_lapsed(session: Session, gift: Gift) -> bool:
+    """Record a pending gift whose time ran out as expired (the credits go back), and say
+    whether that happened. Every action calls this first: past its time, a gift is expired
+    whether or not the sweep has come by."""
+    if gift.status != GiftStatus.PENDING or clock.now() < gift.expires_at:
+        return False
+    resolved = session.scalar(select(Transfer.id).where(Transfer.pending_id == gift.transfer_id))
+    if resolved is None:
+        apply_transfers(
+            session,
+            [
+                NewTransfer(
+                    id=lapse_id(gift.transfer_id),
+                    kind=TransferKind.EXPIRE,
+                    pending_id=gift.transfer_id,
+                )
+            ],
+        )
+    _close(gift, GiftStatus.EXPIRED)
+    audit.record(session, None, "gift.expire", gift)
+    _tell_giver(session, gift)
+    return True
+
+
+def _close(gift: Gift, status: str) -> None:
+    gift.status = status
+    gift.nonce = None
+    gift.resolved_at = clock.now()
+
+
+def _open_gift(session: Session, gift_id: int, nonce: str | None) -> Gift:
+    gift = _locked(session, gift_id)
+    if gift is None or (
+        nonce is not None and not (gift.nonce and secrets.compare_digest(gift.nonce, str(nonce)))
+    ):
+        if gift is not None and gift.status != GiftStatus.PENDING:
+            raise GiftNotOpen(f"This gift was already {gift.status}.")
+        raise GiftLinkNotValid("This gift link is not valid.")
+    return gift
+
+
+def _still_pending(gift: Gift) -> None:
+    if gift.status != GiftStatus.PENDING:
+        raise GiftNotOpen(f"This gift was already {gift.status}.")
+
+
+def accept_gift(
+    session: Session,
+    gift_id: int,
+    nonce: str | None,
+    *,
+    consent_text_id: int,
+    signed_in: User | None = None,
+    new_password: str | None = None,
+    current_password: str | None = None,
+) -> Gift:
+    """Accept a gift: its credits become the recipient's. Someone new sets a password;
+    someone with an account confirms theirs unless they are logged in as the recipient.
+    Returns the gift; if its time had run out, it comes back expired, recorded as such."""
+    gift = _open_gift(session, gift_id, nonce)
+    if _settle_if_lapsed(session, gift):
+        return gift
+    _still_pending(gift)
+    user = gift.recipient
+    if signed_in is not None and signed_in.id != user.id:
+        raise Forbidden("This gift is for someone else. Log out, then open the link again.")
+    consent = current_consent(session, gift.cohort.programme_id)
+    if consent_text_id != consent.id:
+        raise InvalidInput(
+            "The consent text changed while this page was open. Please read it again."
+        )
+    if signed_in is None:
+        if user.password_hash is None:
+            problem = passwords.password_problem(new_password or "")
+            if problem:
+                raise InvalidInput(problem)
+            user.password_hash = passwords.hash_password(new_password)
+        elif not passwords.verify_password(user.password_hash, current_password or ""):
+            raise InvalidInput("That is not the password of this account.")
+    if not user.active:
+        raise GiftLinkNotValid("This account is disabled. Please contact programme staff.")
+    try:
+        apply_transfers(
+            session,
+            [
+                NewTransfer(
+                    id=uuid.uuid5(_NAMESPACE, f"accept:{gift.id}"),
+                    kind=TransferKind.POST,
+                    pending_id=gift.transfer_id,
+                )
+            ],
+        )
+    except PendingTransferExpired:  # its last second passed while the form was filled in
+        _settle_if_lapsed(session, gift)
+        return gift
+    if not user.has_role(Role.AMBASSADOR, Role.RECIPIENT):
+        user.roles.append(UserRole(role=Role.RECIPIENT))
+    _close(gift, GiftStatus.ACCEPTED)
+    gift.consent_text_id = consent.id
+    audit.record(session, user, "gift.accept", gift, consent_version=consent.version)
+    _tell_giver(session, gift)
+    return gift
+
+
+def decline_gift(
+    session: Session, gift_id: int, nonce: str | None, signed_in: User | None = None
+) -> Gift:
+    gift = _open_gift(session, gift_id, nonce)
+    if signed_in is not None and signed_in.id != gift.recipient_id:
+        raise Forbidden("This gift is for someone else.")
+    if _settle_if_lapsed(session, gift):
+        return gift
+    _still_pending(gift)
+    _void(session, gift, "decline")
+    _close(gift, GiftStatus.DECLINED)
+    audit.record(session, gift.recipient, "gift.decline", gift)
+    _tell_giver(session, gift)
+    return gift
+
+
+def revoke_gift(session: Session, actor: User, gift_id: int) -> Gift:
+    gift = _locked(session, gift_id)
+    if gift is None or gift.giver_id != actor.id:
+        raise Forbidden("That gift is not yours.")
+    if _settle_if_lapsed(session, gift):
+        return gift
+    _still_pending(gift)
+    _void(session, gift, "revoke")
+    _close(gift, GiftStatus.REVOKED)
+    audit.record(session, actor, "gift.revoke", gift)
+    return gift
+
+
+def _void(session: Session, gift: Gift, why: str) -> None:
+    apply_transfers(
+        session,
+        [
+            NewTransfer(
+                id=uuid.uuid5(_NAMESPACE, f"{why}:{gift.id}"),
+                kind=TransferKind.VOID,
+                pending_id=gift.transfer_id,
+            )
+        ],
+    )
+
+
+def expire_lapsed_gifts(session: Session, *, limit: int = 500) -> int:
+    """The sweep: record every pending gift past its time as expired. Rows another sweeper
+    holds are skipped (PostgreSQL), so several hosts can run it at once."""
+    now = clock.now()
+    ids = session.scalars(
+        select(Gift.id)
+        .where(Gift.status == GiftStatus.PENDING, Gift.expires_at <= now)
+        .order_by(Gift.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    done = 0
+    for gift_id in ids:
+        gift = _locked(session, gift_id)
+        if _settle_if_lapsed(session, gift):
+            done += 1
+    return done
+
+
+def _tell_giver(session: Session, gift: Gift) -> None:
+    giver = gift.giver
+    outbox.enqueue(
+        session,
+        to=giver.email,
+        template="gift_update",
+        params={"gift_id": gift.id},
+        locale=giver.locale,
+    )

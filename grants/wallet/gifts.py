@@ -1,0 +1,166 @@
+"""Gifting from the wallet: the gift form, revoking, and answering a gift while logged in."""
+
+import uuid
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from grants.core.db import commit_with_retry
+from grants.core.enrolment import current_consent
+from grants.core.errors import DomainError, Forbidden
+from grants.core.gifts import accept_gift, decline_gift, gift_credits, revoke_gift
+from grants.core.models.cohorts import Cohort
+from grants.core.models.gifts import Gift, GiftStatus
+from grants.core.models.ledger import Account
+from grants.database import db
+from grants.forms import ActionForm
+from grants.wallet import bp
+from grants.wallet.forms import AcceptGiftForm, GiftForm
+
+
+def _cohort_with_credits(cohort_id: int) -> tuple[Cohort, Account]:
+    """The cohort, if the user holds a wallet in it; otherwise not found."""
+    cohort = db.get(Cohort, cohort_id)
+    if cohort is None:
+        abort(404)
+    wallet = db.scalar(
+        select(Account).where(
+            Account.ledger_id == cohort.ledger_id,
+            Account.code == "wallet",
+            Account.user_id == current_user.id,
+        )
+    )
+    if wallet is None:
+        abort(404)
+    return cohort, wallet
+
+
+@bp.route("/cohorts/<int:cohort_id>/gift", methods=["GET", "POST"])
+def gift(cohort_id: int):
+    cohort, wallet = _cohort_with_credits(cohort_id)
+    form = GiftForm(request_id=str(uuid.uuid4()))
+    if form.validate_on_submit():
+        try:
+            transfer_id = uuid.UUID(form.request_id.data)
+        except ValueError:
+            abort(400)
+        data = {
+            "recipient_name": form.recipient_name.data,
+            "recipient_email": form.recipient_email.data,
+            "relationship": form.relationship.data,
+            "message": form.message.data,
+            "sessions": form.sessions.data,
+            "transfer_id": transfer_id,
+        }
+        actor = current_user._get_current_object()
+        try:
+            sent = commit_with_retry(
+                db, lambda: gift_credits(db, actor, db.get(Cohort, cohort_id), **data)
+            )
+        except DomainError as error:
+            db.rollback()
+            form.form_errors.append(error.message)
+        else:
+            flash(
+                f"Your gift of {sent.sessions} session{'s' if sent.sessions != 1 else ''} "
+                f"is on its way to {sent.recipient_name}. You will see here when they "
+                "answer.",
+                "success",
+            )
+            return redirect(url_for(".home"))
+    wallet = db.get(Account, wallet.id)
+    return render_template("wallet/gift.html", form=form, cohort=cohort, available=wallet.available)
+
+
+@bp.route("/gifts/<int:gift_id>/revoke", methods=["POST"])
+def revoke(gift_id: int):
+    actor = current_user._get_current_object()
+    try:
+        done = commit_with_retry(db, lambda: revoke_gift(db, actor, gift_id))
+    except Forbidden:
+        abort(404)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        if done.status == GiftStatus.EXPIRED:
+            flash("That gift had already expired; its sessions are back with you.", "info")
+        else:
+            flash("The gift is revoked and its sessions are back with you.", "success")
+    return redirect(url_for(".home"))
+
+
+def _gift_for_me(gift_id: int) -> Gift:
+    gift = db.get(Gift, gift_id)
+    if gift is None or gift.recipient_id != current_user.id:
+        abort(404)
+    return gift
+
+
+@bp.route("/gifts/<int:gift_id>", methods=["GET"])
+def received(gift_id: int):
+    gift = _gift_for_me(gift_id)
+    consent = current_consent(db, gift.cohort.programme_id)
+    return render_template(
+        "wallet/gift_received.html",
+        gift=gift,
+        consent=consent,
+        form=AcceptGiftForm(consent_text_id=consent.id),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/gifts/<int:gift_id>/accept", methods=["POST"])
+def accept(gift_id: int):
+    gift = _gift_for_me(gift_id)
+    form = AcceptGiftForm()
+    if not form.validate_on_submit():
+        consent = current_consent(db, gift.cohort.programme_id)
+        return render_template(
+            "wallet/gift_received.html",
+            gift=gift,
+            consent=consent,
+            form=form,
+            action_form=ActionForm(),
+        ), 400
+    raw = form.consent_text_id.data or ""
+    consent_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    actor = current_user._get_current_object()
+    try:
+        done = commit_with_retry(
+            db, lambda: accept_gift(db, gift_id, None, consent_text_id=consent_id, signed_in=actor)
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for(".home"))
+    _say_outcome(done)
+    return redirect(url_for(".home"))
+
+
+@bp.route("/gifts/<int:gift_id>/decline", methods=["POST"])
+def decline(gift_id: int):
+    _gift_for_me(gift_id)
+    actor = current_user._get_current_object()
+    try:
+        done = commit_with_retry(db, lambda: decline_gift(db, gift_id, None, signed_in=actor))
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for(".home"))
+    _say_outcome(done)
+    return redirect(url_for(".home"))
+
+
+def _say_outcome(gift: Gift) -> None:
+    messages = {
+        GiftStatus.ACCEPTED: (
+            f"{gift.sessions} session{'s' if gift.sessions != 1 else ''} "
+            f"from this gift are now yours, in {gift.cohort.name}.",
+            "success",
+        ),
+        GiftStatus.DECLINED: (
+            "You declined the gift; the sessions go back to the person who sent them.",
+            "success",
+        ),
+        GiftStatus.EXPIRED: ("This gift had expired, so it could not be accepted.", "error"),
+    }
+    flash(*messages.get(gift.status, ("Done.", "info")))
