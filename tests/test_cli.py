@@ -9,6 +9,7 @@ from grants.core.demo import DEMO_AMBASSADORS, DEMO_PASSWORD, DEMO_USERS
 from grants.core.models.audit import AuditEntry
 from grants.core.models.cohorts import Cohort, Enrolment
 from grants.core.models.funding import Grant
+from grants.core.models.gifts import Gift
 from grants.core.models.ledger import Transfer
 from grants.core.models.people import User
 from grants.database import get_session
@@ -95,7 +96,8 @@ def test_demo_seed_creates_every_role_once(app, runner, auth):
     second = runner.invoke(args=["demo", "seed"])
     assert "0 users created, 8 already there" in second.output
     extra = {email for email, *_ in DEMO_AMBASSADORS} - {email for email, *_ in DEMO_USERS}
-    assert count(app, User) == len(DEMO_USERS) + len(extra)
+    gift_recipients = 4  # people gifted sessions who had no account before
+    assert count(app, User) == len(DEMO_USERS) + len(extra) + gift_recipients
     assert count(app, Transfer) == transfers  # the same transfer ids: nothing moved twice
     assert count(app, Cohort) == 4  # a current and an upcoming cohort in each region
     with app.app_context():
@@ -104,6 +106,9 @@ def test_demo_seed_creates_every_role_once(app, runner, auth):
     with app.app_context():
         requests = sorted(get_session().scalars(select(Grant.status)).all())
     assert requests == ["approved", "declined", "pending", "second", "withdrawn"]
+    with app.app_context():
+        gifts = sorted(get_session().scalars(select(Gift.status)).all())
+    assert gifts == ["accepted", "declined", "expired", "pending", "revoked"]
 
     for email in ("ambassador@demo.test", "staff2@demo.test", "finance2@demo.test"):
         assert auth.login(email, DEMO_PASSWORD).status_code == 302

@@ -27,6 +27,8 @@ GOOD = {
     "starts_on": "2027-01-01",
     "ends_on": "2027-12-31",
     "approval_threshold": "6",
+    "gift_limit_per_recipient": "6",
+    "open_gift_limit": "5",
 }
 
 

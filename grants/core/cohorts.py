@@ -56,6 +56,9 @@ class CohortSettings:
     ends_on: date
     approval_threshold: int = 6
     upfront_allowance: bool = False
+    allow_regift: bool = False
+    gift_limit_per_recipient: int = 6
+    open_gift_limit: int = 5
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ def _checked(session: Session, settings: CohortSettings) -> CohortSettings:
         ("The session budget", settings.session_budget, 0),
         ("Gift expiry", settings.gift_expiry_days, 1),
         ("The approval threshold", settings.approval_threshold, 0),
+        ("The most one person may receive", settings.gift_limit_per_recipient, 1),
+        ("The most gifts waiting at once", settings.open_gift_limit, 1),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise InvalidInput(f"{label} must be a whole number of at least {least}.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,9 +13,23 @@ from sqlalchemy.orm import Session
 from grants.core.clock import clock
 from grants.core.cohorts import CohortSettings, cohort_funding, create_cohort, fund_cohort
 from grants.core.enrolment import Invitee, current_consent, invite
-from grants.core.funding import approve, ask_for_funding, decline, withdraw_request
+from grants.core.funding import (
+    approve,
+    ask_for_funding,
+    decline,
+    wallet_account,
+    withdraw_request,
+)
+from grants.core.gifts import (
+    accept_gift,
+    decline_gift,
+    expire_lapsed_gifts,
+    gift_credits,
+    revoke_gift,
+)
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.funding import Grant
+from grants.core.models.gifts import Gift
 from grants.core.models.people import Role, User, UserRole
 from grants.core.models.programmes import Programme
 from grants.core.people import create_user
@@ -70,7 +84,56 @@ def seed(session: Session) -> SeedResult:
             active,
         )
     _requests(session, staff)
+    _gifts(session)
     return result
+
+
+def _gifts(session: Session) -> None:
+    """Gifts from Maya in every state; Sam (recipient@demo.test) holds one accepted gift and
+    has one waiting for an answer."""
+    maya = session.scalar(select(User).where(User.email == "ambassador@demo.test"))
+    if session.scalar(select(Gift.id).where(Gift.giver_id == maya.id).limit(1)) is not None:
+        return  # seeded before
+    cohort = session.scalar(
+        select(Cohort)
+        .join(Enrolment, Enrolment.cohort_id == Cohort.id)
+        .where(Enrolment.user_id == maya.id)
+    )
+    if wallet_account(session, cohort, maya.id).available < 4:
+        return
+    nonce = iter(range(100))
+
+    def send(email, name, relationship, sessions, message=""):
+        return gift_credits(
+            session,
+            maya,
+            cohort,
+            recipient_name=name,
+            recipient_email=email,
+            relationship=relationship,
+            message=message,
+            sessions=sessions,
+            transfer_id=_id(f"gift:{email}:{next(nonce)}"),
+        )
+
+    consent = current_consent(session, cohort.programme_id).id
+    accepted = send("recipient@demo.test", "Sam Rivera", "crew", 1, "For the long drives.")
+    accept_gift(
+        session, accepted.id, accepted.nonce, consent_text_id=consent, signed_in=accepted.recipient
+    )
+    declined = send("dev@demo.test", "Dev Patel", "bandmate", 1)
+    decline_gift(session, declined.id, declined.nonce)
+    revoked = send("kim@demo.test", "Kim Lee", "team", 1)
+    revoke_gift(session, maya, revoked.id)
+    send("jules@demo.test", "Jules Moreau", "other", 1, "Whenever you need it.")
+    # One sent long enough ago to have expired unanswered.
+    back = timedelta(days=cohort.gift_expiry_days + 1)
+    clock.advance(-back)
+    try:
+        send("ola@demo.test", "Ola Berg", "crew", 1)
+    finally:
+        clock.advance(back)
+    expire_lapsed_gifts(session)
 
 
 def _requests(session: Session, staff: User) -> None:

@@ -51,16 +51,19 @@ class CohortWallet:
 def wallets(session: Session, user_id: int) -> list[CohortWallet]:
     """One entry per cohort where the user holds credits or an active place."""
     found: dict[int, CohortWallet] = {}
-    for account, cohort in session.execute(
+    rows = session.execute(
         select(Account, Cohort)
         .join(Cohort, Cohort.ledger_id == Account.ledger_id)
         .where(Account.user_id == user_id, Account.code == WALLET)
-    ):
+    ).all()
+    lapsed_out, lapsed_in = _lapsed_holds(session, [account.id for account, _ in rows])
+    for account, cohort in rows:
+        out, into = lapsed_out.get(account.id, 0), lapsed_in.get(account.id, 0)
         found[cohort.id] = CohortWallet(
             cohort=cohort,
-            available=account.available,
-            pending_out=account.debits_pending,
-            pending_in=account.credits_pending,
+            available=account.available + out,
+            pending_out=account.debits_pending - out,
+            pending_in=account.credits_pending - into,
         )
     for enrolment in session.scalars(
         select(Enrolment).where(
@@ -72,6 +75,29 @@ def wallets(session: Session, user_id: int) -> list[CohortWallet]:
         entry.allowance_left = allowance_left(session, enrolment)
         entry.open_request = open_request(session, enrolment.id)
     return sorted(found.values(), key=lambda w: (w.cohort.status != "current", w.cohort.name))
+
+
+def _lapsed_holds(session: Session, account_ids: list[int]) -> tuple[dict, dict]:
+    """Sessions held by holds whose time ran out but that nothing has settled yet, by the
+    account they debit and the account they credit. Pages show balances as if they were
+    settled: past its time, a gift is over, whether or not the sweep has come by."""
+    if not account_ids:
+        return {}, {}
+    resolver = aliased(Transfer)
+    lapsed = select(Transfer.debit_account_id, Transfer.credit_account_id, Transfer.amount).where(
+        Transfer.kind == "pending",
+        Transfer.expires_at <= clock.now(),
+        or_(
+            Transfer.debit_account_id.in_(account_ids), Transfer.credit_account_id.in_(account_ids)
+        ),
+        ~select(resolver.id).where(resolver.pending_id == Transfer.id).exists(),
+    )
+    out: dict[int, int] = {}
+    into: dict[int, int] = {}
+    for debit, credit, amount in session.execute(lapsed):
+        out[debit] = out.get(debit, 0) + amount
+        into[credit] = into.get(credit, 0) + amount
+    return out, into
 
 
 @dataclass

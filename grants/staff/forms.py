@@ -82,6 +82,20 @@ class CohortForm(FlaskForm):
         "Issue the whole allowance when an ambassador joins",
         description="Otherwise ambassadors ask for sessions and staff approve them.",
     )
+    allow_regift = BooleanField(
+        "People who were gifted sessions may gift them on",
+        description="Ambassadors can always gift. Most programmes leave this off.",
+    )
+    gift_limit_per_recipient = IntegerField(
+        "The most sessions one person can receive from one giver",
+        default=6,
+        validators=[InputRequired("Enter a number of sessions."), NumberRange(min=1, max=1000)],
+    )
+    open_gift_limit = IntegerField(
+        "The most gifts one giver can have waiting for an answer",
+        default=5,
+        validators=[InputRequired("Enter a number of gifts."), NumberRange(min=1, max=1000)],
+    )
     starts_on = DateField("Starts on", validators=[InputRequired("Enter a start date.")])
     ends_on = DateField("Ends on", validators=[InputRequired("Enter an end date.")])
 

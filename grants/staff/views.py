@@ -79,6 +79,9 @@ def _settings(form: CohortForm) -> CohortSettings:
         ends_on=form.ends_on.data,
         approval_threshold=form.approval_threshold.data,
         upfront_allowance=bool(form.upfront_allowance.data),
+        allow_regift=bool(form.allow_regift.data),
+        gift_limit_per_recipient=form.gift_limit_per_recipient.data,
+        open_gift_limit=form.open_gift_limit.data,
     )
 
 
