@@ -15,9 +15,11 @@ from grants.core.clock import clock
 from grants.core.db import commit_with_retry
 from grants.core.funding import approve, ask_for_funding, wallet_account
 from grants.core.ledger import NewTransfer, apply_transfers, open_account
+from grants.core.models.audit import AuditEntry
 from grants.core.models.cohorts import Cohort, Enrolment
 from grants.core.models.gifts import Gift
 from grants.core.models.ledger import Transfer
+from grants.core.models.outbox import OutboxMessage
 from grants.core.models.people import User
 from grants.database import get_session
 from tests.conftest import BASE_URL, AuthActions, csrf_token, submit
@@ -392,12 +394,21 @@ def test_the_sweep_and_a_late_revoke_settle_once(app, maya, runner):
         thread.join()
     assert the_gift(app).status == "expired"
     with app.app_context():
-        resolutions = get_session().scalar(
+        db = get_session()
+        resolutions = db.scalar(
             select(func.count())
             .select_from(Transfer)
             .where(Transfer.code == "gift", Transfer.kind != "pending")
         )
-    assert resolutions == 1
+        expiries = db.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "gift.expire")
+        )
+        told = db.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.template == "gift_update")
+        )
+    assert (resolutions, expiries, told) == (1, 1, 1)
 
 
 def test_the_giver_learns_nothing_of_what_the_recipient_does(app, maya, mailbox):
@@ -496,3 +507,172 @@ def test_no_more_than_the_balance(app, maya):
     response = send_gift(logged_in(app, maya), maya.cohort_id, sessions="11")
     assert "You have 10 sessions available to gift" in response.text
     assert wallet_of(app, maya.email, maya.cohort_id) == (10, 0, 0)
+
+
+def test_after_an_unswept_expiry_the_same_person_can_be_gifted_again(app, maya):
+    giver = logged_in(app, maya)
+    send_gift(giver, maya.cohort_id, sessions="5")
+    clock.advance(timedelta(days=7))
+    page = giver.get(f"/wallet/cohorts/{maya.cohort_id}/gift")
+    assert "You have <strong>10</strong> sessions available" in page.text
+    assert send_gift(giver, maya.cohort_id, sessions="2").status_code == 302
+    with app.app_context():
+        states = sorted(get_session().scalars(select(Gift.status)).all())
+    assert states == ["expired", "pending"]
+    assert wallet_of(app, maya.email, maya.cohort_id) == (8, 2, 0)
+
+
+def test_a_disabled_account_cannot_be_gifted(app, maya, make_user, mailbox):
+    sam = make_user("recipient", email="sam@example.org")
+    with app.app_context():
+        db = get_session()
+        db.get(User, sam.id).active = False
+        db.commit()
+    response = send_gift(logged_in(app, maya), maya.cohort_id)
+    assert "cannot be gifted to that address" in response.text
+    assert wallet_of(app, maya.email, maya.cohort_id) == (10, 0, 0)
+
+
+def test_closing_the_cohort_ends_waiting_gifts(app, maya, mailbox):
+    send_gift(logged_in(app, maya), maya.cohort_id, sessions="3")
+    path = gift_link(mailbox, "sam@example.org")
+    staff = logged_in(app, maya.staff)
+    from tests.test_cohorts import GOOD
+
+    closed = {
+        **GOOD,
+        "region": "US",
+        "currency": "USD",
+        "session_value": "120.00",
+        "session_allowance": "20",
+        "approval_threshold": "20",
+        "gift_expiry_days": "7",
+        "session_budget": "500",
+        "status": "closed",
+    }
+    assert submit(staff, f"/staff/cohorts/{maya.cohort_id}/edit", closed).status_code == 302
+    assert the_gift(app).status == "expired"
+    assert wallet_of(app, maya.email, maya.cohort_id) == (10, 0, 0)
+    assert app.test_client().get(path).status_code == 400
+
+
+def test_the_limit_on_waiting_gifts_holds_when_they_are_sent_at_once(app, maya):
+    with app.app_context():
+        db = get_session()
+        db.get(Cohort, maya.cohort_id).open_gift_limit = 2
+        db.commit()
+    clients = [logged_in(app, maya) for _ in range(6)]
+    url = f"/wallet/cohorts/{maya.cohort_id}/gift"
+    tokens = [csrf_token(c.get(url).text) for c in clients]
+    barrier = threading.Barrier(6)
+    codes = []
+
+    def gift(n):
+        barrier.wait()
+        codes.append(
+            clients[n]
+            .post(
+                url,
+                data={
+                    "recipient_name": f"Crew {n}",
+                    "recipient_email": f"crew{n}@example.org",
+                    "relationship": "crew",
+                    "sessions": "1",
+                    "message": "",
+                    "request_id": str(uuid.uuid4()),
+                    "csrf_token": tokens[n],
+                },
+            )
+            .status_code
+        )
+
+    threads = [threading.Thread(target=gift, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes.count(302) == 2
+    with app.app_context():
+        assert get_session().scalar(select(func.count()).select_from(Gift)) == 2
+
+
+def test_two_givers_naming_one_new_address_at_once(app, maya, make_user, enrol):
+    other = make_user("ambassador", email="lena@example.org", name="Lena")
+    enrol(other, maya.cohort_id)
+    grant_credits(app, other, maya.cohort_id, 4, maya.staff)
+    clients = [logged_in(app, maya), logged_in(app, other)]
+    url = f"/wallet/cohorts/{maya.cohort_id}/gift"
+    tokens = [csrf_token(c.get(url).text) for c in clients]
+    barrier = threading.Barrier(2)
+    codes = []
+
+    def gift(n):
+        barrier.wait()
+        codes.append(
+            clients[n]
+            .post(
+                url,
+                data={
+                    "recipient_name": "Sam",
+                    "recipient_email": "sam@example.org",
+                    "relationship": "crew",
+                    "sessions": "1",
+                    "message": "",
+                    "request_id": str(uuid.uuid4()),
+                    "csrf_token": tokens[n],
+                },
+            )
+            .status_code
+        )
+
+    threads = [threading.Thread(target=gift, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [302, 302]
+    with app.app_context():
+        db = get_session()
+        assert (
+            db.scalar(select(func.count()).select_from(User).where(User.email == "sam@example.org"))
+            == 1
+        )
+        assert db.scalar(select(func.count()).select_from(Gift)) == 2
+
+
+def test_gifting_each_other_at_once(app, maya, make_user, enrol):
+    other = make_user("ambassador", email="lena@example.org", name="Lena")
+    enrol(other, maya.cohort_id)
+    grant_credits(app, other, maya.cohort_id, 4, maya.staff)
+    pairs = [(maya, other), (other, maya)]
+    clients = [logged_in(app, giver) for giver, _ in pairs]
+    url = f"/wallet/cohorts/{maya.cohort_id}/gift"
+    tokens = [csrf_token(c.get(url).text) for c in clients]
+    barrier = threading.Barrier(2)
+    codes = []
+
+    def gift(n):
+        barrier.wait()
+        codes.append(
+            clients[n]
+            .post(
+                url,
+                data={
+                    "recipient_name": "Friend",
+                    "recipient_email": pairs[n][1].email,
+                    "relationship": "bandmate",
+                    "sessions": "1",
+                    "message": "",
+                    "request_id": str(uuid.uuid4()),
+                    "csrf_token": tokens[n],
+                },
+            )
+            .status_code
+        )
+
+    threads = [threading.Thread(target=gift, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [302, 302]

@@ -159,6 +159,10 @@ def update_cohort(
     session.flush()
     if closing:
         _withdraw_pending_invitations(session, actor, cohort)
+        # Imported here: gifts build on funding, which builds on this module.
+        from grants.core.gifts import end_pending_gifts
+
+        end_pending_gifts(session, actor, cohort)
     cohort.ledger.name = f"{cohort.name} sessions"
     if changes:
         audit.record(session, actor, "cohort.update", cohort, changes=changes)

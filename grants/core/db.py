@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -144,3 +144,17 @@ def commit_with_retry(
             session.rollback()
             raise
     raise AssertionError("unreachable")
+
+
+def insert_or_fetch(session: Session, row: Any, query: Any) -> Any:
+    """Insert `row`; if a concurrent transaction inserted its twin first (a unique clash),
+    return that one instead. The insert runs in a savepoint so the clash costs nothing else."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = session.scalar(query)
+        if existing is None:
+            raise
+        return existing
+    return row

@@ -23,8 +23,9 @@ from grants.core.funding import (
 from grants.core.gifts import (
     accept_gift,
     decline_gift,
-    expire_lapsed_gifts,
+    expire_gift,
     gift_credits,
+    lapsed_gift_ids,
     revoke_gift,
 )
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
@@ -133,7 +134,8 @@ def _gifts(session: Session) -> None:
         send("ola@demo.test", "Ola Berg", "crew", 1)
     finally:
         clock.advance(back)
-    expire_lapsed_gifts(session)
+    for gift_id in lapsed_gift_ids(session):
+        expire_gift(session, gift_id)
 
 
 def _requests(session: Session, staff: User) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from grants.core import audit, outbox, passwords
 from grants.core.clock import clock
 from grants.core.countries import normalise_country
+from grants.core.db import insert_or_fetch
 from grants.core.errors import DomainError, InvalidInput
 from grants.core.funding import issue_upfront
 from grants.core.models.cohorts import (
@@ -111,12 +112,13 @@ def invite(session: Session, actor: User, cohort: Cohort, invitee: Invitee) -> E
     if cohort.status == CohortStatus.CLOSED:
         raise CohortNotOpen("This cohort is closed; it takes no new enrolments.")
     invitee = checked_invitee(invitee)
-    user = session.scalar(select(User).where(User.email == invitee.email))
+    query = select(User).where(User.email == invitee.email)
+    user = session.scalar(query)
     if user is None:
         # No password and no role yet: the account cannot be used until the invitation is.
-        user = User(email=invitee.email, name=invitee.name, password_hash=None)
-        session.add(user)
-        session.flush()
+        user = insert_or_fetch(
+            session, User(email=invitee.email, name=invitee.name, password_hash=None), query
+        )
     else:
         problem = place_conflict(session, user.id, cohort)
         if problem:

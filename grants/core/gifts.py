@@ -16,21 +16,24 @@ from sqlalchemy.orm import Session
 
 from grants.core import audit, outbox, passwords
 from grants.core.clock import clock
+from grants.core.db import insert_or_fetch
 from grants.core.enrolment import current_consent
 from grants.core.errors import (
     DebitsExceedCredits,
     DomainError,
     Forbidden,
     InvalidInput,
+    PendingTransferAlreadyResolved,
     PendingTransferExpired,
 )
 from grants.core.funding import wallet_account
 from grants.core.ledger import NewTransfer, TransferKind, apply_transfers, lapse_id
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.gifts import Gift, GiftStatus, Relationship
-from grants.core.models.ledger import Account, Transfer
+from grants.core.models.ledger import Transfer
 from grants.core.models.people import Role, User, UserRole
 from grants.core.people import normalise_email
+from grants.core.wallet import available_now
 
 MESSAGE_LIMIT = 280
 _NAMESPACE = uuid.UUID("4a7e2b19-0c6d-4f3e-9b1a-8d5c6e7f2a30")
@@ -58,15 +61,11 @@ def _whole(sessions) -> int:
     return sessions
 
 
-def _lock_wallet(session: Session, account: Account) -> Account:
-    # The giver's wallet is locked for the whole check, so two gifts from one person at the
-    # same moment are judged one after the other against the rules and the balance.
-    return session.scalar(
-        select(Account)
-        .where(Account.id == account.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+def _lock_giver(session: Session, actor: User) -> None:
+    # The giver's own row is locked for the whole check, so two gifts from one person at the
+    # same moment are judged one after the other against the rules. Not an account: the
+    # ledger locks accounts itself, in id order, and a lock taken here first could cross it.
+    session.scalar(select(User.id).where(User.id == actor.id).with_for_update())
 
 
 def gift_credits(
@@ -97,18 +96,33 @@ def gift_credits(
     if cohort.status == CohortStatus.CLOSED:
         raise GiftRuleBroken(f"{cohort.name} has closed; its sessions can no longer be gifted.")
 
-    wallet = _lock_wallet(session, wallet_account(session, cohort, actor.id))
+    _lock_giver(session, actor)
     earlier = session.scalar(select(Gift).where(Gift.transfer_id == transfer_id))
     if earlier is not None and earlier.giver_id == actor.id:
         return earlier  # the same form sent twice: it happened once
     _check_may_gift(session, actor, cohort)
+    wallet = wallet_account(session, cohort, actor.id)
+    # The giver's gifts whose time ran out are settled first, so they neither count against
+    # the rules nor block a new gift to the same person.
+    lapsed = select(Gift.id).where(
+        Gift.giver_id == actor.id,
+        Gift.cohort_id == cohort.id,
+        Gift.status == GiftStatus.PENDING,
+        Gift.expires_at <= clock.now(),
+    )
+    for lapsed_id in session.scalars(lapsed).all():
+        _settle_if_lapsed(session, _locked(session, lapsed_id))
 
-    recipient = session.scalar(select(User).where(User.email == email))
+    query = select(User).where(User.email == email)
+    recipient = session.scalar(query)
     if recipient is None:
-        # No password and no role: the account is only usable once they accept.
-        recipient = User(email=email, name=name, password_hash=None)
-        session.add(recipient)
-        session.flush()
+        # No password and no role: the account is only usable once they accept. Two givers
+        # naming the same new address at once end up with the one account.
+        recipient = insert_or_fetch(
+            session, User(email=email, name=name, password_hash=None), query
+        )
+    if not recipient.active:
+        raise GiftRuleBroken("Sessions cannot be gifted to that address.")
     _check_rules(session, actor, cohort, recipient, name, sessions)
 
     recipient_wallet = wallet_account(session, cohort, recipient.id)
@@ -128,7 +142,7 @@ def gift_credits(
             ],
         )
     except DebitsExceedCredits:
-        available = wallet.available
+        available = available_now(session, wallet)
         raise NotEnoughCredits(
             f"You have {available} session{'s' if available != 1 else ''} available to gift "
             f"in {cohort.name}."
@@ -293,7 +307,11 @@ def accept_gift(
     if _settle_if_lapsed(session, gift):
         return gift
     _still_pending(gift)
+    if gift.cohort.status == CohortStatus.CLOSED:
+        raise GiftNotOpen(f"{gift.cohort.name} has closed; its gifts can no longer be accepted.")
     user = gift.recipient
+    if not user.active:
+        raise GiftLinkNotValid("This account is disabled. Please contact programme staff.")
     if signed_in is not None and signed_in.id != user.id:
         raise Forbidden("This gift is for someone else. Log out, then open the link again.")
     consent = current_consent(session, gift.cohort.programme_id)
@@ -309,8 +327,6 @@ def accept_gift(
             user.password_hash = passwords.hash_password(new_password)
         elif not passwords.verify_password(user.password_hash, current_password or ""):
             raise InvalidInput("That is not the password of this account.")
-    if not user.active:
-        raise GiftLinkNotValid("This account is disabled. Please contact programme staff.")
     try:
         apply_transfers(
             session,
@@ -322,7 +338,9 @@ def accept_gift(
                 )
             ],
         )
-    except PendingTransferExpired:  # its last second passed while the form was filled in
+    except (PendingTransferExpired, PendingTransferAlreadyResolved):
+        # Its last second passed while the form was filled in (and the ledger may already
+        # have let the hold lapse): it is expired.
         _settle_if_lapsed(session, gift)
         return gift
     if not user.has_role(Role.AMBASSADOR, Role.RECIPIENT):
@@ -343,7 +361,8 @@ def decline_gift(
     if _settle_if_lapsed(session, gift):
         return gift
     _still_pending(gift)
-    _void(session, gift, "decline")
+    if not _void(session, gift, "decline"):
+        return gift
     _close(gift, GiftStatus.DECLINED)
     audit.record(session, gift.recipient, "gift.decline", gift)
     _tell_giver(session, gift)
@@ -357,42 +376,65 @@ def revoke_gift(session: Session, actor: User, gift_id: int) -> Gift:
     if _settle_if_lapsed(session, gift):
         return gift
     _still_pending(gift)
-    _void(session, gift, "revoke")
+    if not _void(session, gift, "revoke"):
+        return gift
     _close(gift, GiftStatus.REVOKED)
     audit.record(session, actor, "gift.revoke", gift)
     return gift
 
 
-def _void(session: Session, gift: Gift, why: str) -> None:
-    apply_transfers(
-        session,
-        [
-            NewTransfer(
-                id=uuid.uuid5(_NAMESPACE, f"{why}:{gift.id}"),
-                kind=TransferKind.VOID,
-                pending_id=gift.transfer_id,
-            )
-        ],
-    )
+def _void(session: Session, gift: Gift, why: str) -> bool:
+    """Void the hold; False (and the gift settled as expired) if its time ran out first."""
+    try:
+        apply_transfers(
+            session,
+            [
+                NewTransfer(
+                    id=uuid.uuid5(_NAMESPACE, f"{why}:{gift.id}"),
+                    kind=TransferKind.VOID,
+                    pending_id=gift.transfer_id,
+                )
+            ],
+        )
+    except (PendingTransferExpired, PendingTransferAlreadyResolved):
+        _settle_if_lapsed(session, gift)
+        return False
+    return True
 
 
-def expire_lapsed_gifts(session: Session, *, limit: int = 500) -> int:
-    """The sweep: record every pending gift past its time as expired. Rows another sweeper
-    holds are skipped (PostgreSQL), so several hosts can run it at once."""
-    now = clock.now()
-    ids = session.scalars(
+def lapsed_gift_ids(session: Session, *, limit: int = 500) -> list[int]:
+    """Pending gifts past their time, for the sweep."""
+    return session.scalars(
         select(Gift.id)
-        .where(Gift.status == GiftStatus.PENDING, Gift.expires_at <= now)
+        .where(Gift.status == GiftStatus.PENDING, Gift.expires_at <= clock.now())
         .order_by(Gift.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     ).all()
-    done = 0
-    for gift_id in ids:
+
+
+def expire_gift(session: Session, gift_id: int) -> bool:
+    """Settle one gift whose time ran out; False if it was settled already (by another
+    sweeper, or an answer that came first). The sweep gives each gift its own transaction,
+    so it holds few locks and a conflict costs one gift, not the batch."""
+    gift = _locked(session, gift_id)
+    return gift is not None and _settle_if_lapsed(session, gift)
+
+
+def end_pending_gifts(session: Session, actor: User, cohort: Cohort) -> int:
+    """When a cohort closes, every gift still waiting ends as expired: its sessions go back
+    to the giver, who is told."""
+    ended = 0
+    for gift_id in session.scalars(
+        select(Gift.id).where(Gift.cohort_id == cohort.id, Gift.status == GiftStatus.PENDING)
+    ).all():
         gift = _locked(session, gift_id)
-        if _settle_if_lapsed(session, gift):
-            done += 1
-    return done
+        ended += 1
+        if _settle_if_lapsed(session, gift) or not _void(session, gift, "close"):
+            continue
+        _close(gift, GiftStatus.EXPIRED)
+        audit.record(session, actor, "gift.expire", gift, reason="cohort closed")
+        _tell_giver(session, gift)
+    return ended
 
 
 def _tell_giver(session: Session, gift: Gift) -> None:

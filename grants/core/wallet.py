@@ -77,6 +77,12 @@ def wallets(session: Session, user_id: int) -> list[CohortWallet]:
     return sorted(found.values(), key=lambda w: (w.cohort.status != "current", w.cohort.name))
 
 
+def available_now(session: Session, account: Account) -> int:
+    """What `account` can spend, counting holds whose time ran out as released."""
+    lapsed_out, _ = _lapsed_holds(session, [account.id])
+    return account.available + lapsed_out.get(account.id, 0)
+
+
 def _lapsed_holds(session: Session, account_ids: list[int]) -> tuple[dict, dict]:
     """Sessions held by holds whose time ran out but that nothing has settled yet, by the
     account they debit and the account they credit. Pages show balances as if they were

@@ -13,6 +13,7 @@ from grants.core.gifts import accept_gift, decline_gift, gift_credits, revoke_gi
 from grants.core.models.cohorts import Cohort
 from grants.core.models.gifts import Gift, GiftStatus
 from grants.core.models.ledger import Account
+from grants.core.wallet import available_now
 from grants.database import db
 from grants.forms import ActionForm
 from grants.wallet import bp
@@ -70,7 +71,9 @@ def gift(cohort_id: int):
             )
             return redirect(url_for(".home"))
     wallet = db.get(Account, wallet.id)
-    return render_template("wallet/gift.html", form=form, cohort=cohort, available=wallet.available)
+    return render_template(
+        "wallet/gift.html", form=form, cohort=cohort, available=available_now(db, wallet)
+    )
 
 
 @bp.route("/gifts/<int:gift_id>/revoke", methods=["POST"])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from grants.core.db import insert_or_fetch
 from grants.core.errors import InvalidInput
 from grants.core.models.ledger import Account, Ledger
 
@@ -14,7 +14,7 @@ def get_or_create_ledger(session: Session, code: str, *, unit: str, name: str) -
     """The ledger with `code`, created when missing. Its unit never changes afterwards."""
     ledger = session.scalar(select(Ledger).where(Ledger.code == code))
     if ledger is None:
-        ledger = _insert_or_fetch(
+        ledger = insert_or_fetch(
             session,
             Ledger(code=code, unit=unit, name=name),
             select(Ledger).where(Ledger.code == code),
@@ -43,7 +43,7 @@ def open_account(
     )
     account = session.scalar(query)
     if account is None:
-        account = _insert_or_fetch(
+        account = insert_or_fetch(
             session,
             Account(
                 ledger_id=ledger.id,
@@ -62,16 +62,3 @@ def open_account(
     if flags != (debits_must_not_exceed_credits, credits_must_not_exceed_debits):
         raise InvalidInput(f"account {account.id} already exists with other limit flags")
     return account
-
-
-def _insert_or_fetch(session, row, query):
-    """Insert `row`; if a concurrent transaction inserted its twin first, return that one."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        existing = session.scalar(query)
-        if existing is None:
-            raise
-        return existing
-    return row
