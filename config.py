@@ -45,6 +45,9 @@ class Config:
     MAIL_DEFAULT_SENDER = "Creator Care <no-reply@creator-care.invalid>"
     MAIL_SUPPRESS_SEND = False  # Flask-Mail would suppress under TESTING; we send for real
     MAIL_TIMEOUT = 15
+    # Rate limits' storage: memory for one process; redis://... when several workers or
+    # hosts must share the counts (production).
+    RATELIMIT_STORAGE_URI = "memory://"
     # Argon2id cost (RFC 9106's second recommended setting: 64 MiB, 3 passes).
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 64 * 1024
@@ -94,6 +97,7 @@ def load(env: str | None = None, overrides: dict | None = None) -> dict:
         "MAIL_PASSWORD",
         "MAIL_DEFAULT_SENDER",
         "MAIL_BACKEND",
+        "RATELIMIT_STORAGE_URI",
     ):
         if os.environ.get(name):
             settings[name] = os.environ[name]

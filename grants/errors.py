@@ -12,6 +12,10 @@ MESSAGES = {
     403: ("This page is not open to you", "If you think it should be, ask programme staff."),
     404: ("We could not find that page", "It may have moved, or the link may be mistyped."),
     405: ("That action is not available here", "Please go back and use the buttons on the page."),
+    429: (
+        "Too many attempts",
+        "For everyone's safety there is a limit on tries. Please wait a few minutes.",
+    ),
     413: (
         "That file is too large",
         "Uploads can be at most 2 MB. Split the list into smaller files and upload each.",

@@ -269,18 +269,27 @@ def runner(app):
 
 @pytest.fixture
 def make_user(app):
-    """A factory: make_user("staff") creates a user with that role and PASSWORD."""
+    """A factory: make_user("staff") creates a user with that role and PASSWORD. A partner
+    user acts for `partner_id`, or for a partner made for them."""
+    from grants.core.models.people import User
+    from grants.core.partners import PartnerSettings, save_partner
     from grants.database import get_session
 
     counter = iter(range(1, 10_000))
 
-    def make(*roles: str, email: str | None = None, name: str | None = None, **extra):
+    def make(
+        *roles: str,
+        email: str | None = None,
+        name: str | None = None,
+        partner_id: int | None = None,
+        **extra,
+    ):
         number = next(counter)
         with app.app_context():
             db = get_session()
-            user = commit_with_retry(
-                db,
-                lambda: create_user(
+
+            def work():
+                user = create_user(
                     db,
                     None,
                     email=email or f"person{number}@example.org",
@@ -288,9 +297,32 @@ def make_user(app):
                     roles=roles,
                     password=PASSWORD,
                     **extra,
-                ),
+                )
+                if "partner" in roles:
+                    user.partner_id = (
+                        partner_id
+                        or save_partner(
+                            db,
+                            user,
+                            PartnerSettings(
+                                name=f"Partner {number}",
+                                kind="therapy",
+                                currency="USD",
+                                regions=("US",),
+                            ),
+                        ).id
+                    )
+                return user
+
+            user = commit_with_retry(db, work)
+            user = db.get(User, user.id)
+            return SimpleNamespace(
+                id=user.id,
+                email=user.email,
+                name=user.name,
+                roles=roles,
+                partner_id=user.partner_id,
             )
-            return SimpleNamespace(id=user.id, email=user.email, name=user.name, roles=roles)
 
     return make
 

@@ -15,6 +15,7 @@ from grants.core.models.cohorts import Cohort, Enrolment, EnrolmentStatus
 from grants.core.models.funding import Grant, GrantKind
 from grants.core.models.gifts import RELATIONSHIP_LABELS, Gift, GiftStatus
 from grants.core.models.ledger import RESOLVING_KINDS, Account, Transfer
+from grants.core.models.partners import Voucher
 from grants.core.models.people import User
 
 
@@ -36,6 +37,10 @@ class CohortWallet:
             and self.cohort.status != "closed"
             and (own_place or self.cohort.allow_regift)
         )
+
+    @property
+    def can_book(self) -> bool:
+        return self.available > 0 and self.cohort.status != "closed"
 
     @property
     def can_ask(self) -> bool:
@@ -125,14 +130,18 @@ def history(
     touching = or_(
         Transfer.debit_account_id.in_(wallet_ids), Transfer.credit_account_id.in_(wallet_ids)
     )
-    shown = and_(touching, ~and_(Transfer.code == "gift", Transfer.kind.in_(RESOLVING_KINDS)))
+    shown = and_(
+        touching,
+        ~and_(Transfer.code.in_(["gift", "booking"]), Transfer.kind.in_(RESOLVING_KINDS)),
+    )
     total = session.scalar(select(func.count()).select_from(Transfer).where(shown))
     giver = aliased(User)
     rows = session.execute(
-        select(Transfer, Cohort, Grant, Gift, giver)
+        select(Transfer, Cohort, Grant, Gift, giver, Voucher)
         .join(Cohort, Cohort.ledger_id == Transfer.ledger_id)
         .outerjoin(Grant, Grant.transfer_id == Transfer.id)
         .outerjoin(Gift, Gift.transfer_id == Transfer.id)
+        .outerjoin(Voucher, Voucher.hold_transfer_id == Transfer.id)
         .outerjoin(giver, giver.id == Gift.giver_id)
         .where(shown)
         .order_by(Transfer.created_at.desc(), Transfer.id)
@@ -141,8 +150,10 @@ def history(
     ).all()
     now = clock.now()
     return [
-        HistoryLine(t.created_at, cohort.name, _describe(t, grant, gift, who, user_id, now))
-        for t, cohort, grant, gift, who in rows
+        HistoryLine(
+            t.created_at, cohort.name, _describe(t, grant, gift, who, voucher, user_id, now)
+        )
+        for t, cohort, grant, gift, who, voucher in rows
     ], total
 
 
@@ -150,7 +161,12 @@ def _sessions(n: int) -> str:
     return f"{n} session{'s' if n != 1 else ''}"
 
 
-def _describe(transfer, grant, gift, giver, user_id, now) -> str:
+def _describe(transfer, grant, gift, giver, voucher, user_id, now) -> str:
+    if voucher is not None:
+        state = {"booked": "not yet confirmed", "missed": "missed"}.get(
+            voucher.state_at(now), voucher.state_at(now)
+        )
+        return f"1 session booked with {voucher.partner.name}, {state}"
     if grant is not None:
         if grant.kind == GrantKind.UPFRONT:
             return f"{_sessions(transfer.amount)} issued when you joined"
@@ -182,6 +198,25 @@ def gifts_sent(session: Session, user_id: int, *, limit: int = 50) -> list[GiftL
         select(Gift).where(Gift.giver_id == user_id).order_by(Gift.created_at.desc()).limit(limit)
     ).all()
     return [GiftLine(g, g.state_at(now), g.recipient_name) for g in gifts]
+
+
+@dataclass
+class BookingLine:
+    voucher: Voucher
+    state: str
+    code: str
+
+
+def bookings(session: Session, user_id: int, *, limit: int = 50) -> list[BookingLine]:
+    """The holder's own bookings, with the code to give the therapist."""
+    now = clock.now()
+    vouchers = session.scalars(
+        select(Voucher)
+        .where(Voucher.holder_id == user_id)
+        .order_by(Voucher.created_at.desc())
+        .limit(limit)
+    ).all()
+    return [BookingLine(v, v.state_at(now), f"{v.code[:4]}-{v.code[4:]}") for v in vouchers]
 
 
 def gifts_waiting(session: Session, user_id: int) -> list[GiftLine]:

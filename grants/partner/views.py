@@ -1,8 +1,99 @@
-from flask import render_template
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
 
+from grants.core.db import commit_with_retry
+from grants.core.errors import DomainError
+from grants.core.models.ledger import Account, Ledger
+from grants.core.models.partners import Partner, Voucher, VoucherStatus
+from grants.core.money import format_money
+from grants.core.money_ledger import PAYABLE
+from grants.core.vouchers import confirm_session, show_code
+from grants.database import db
+from grants.limits import limiter
 from grants.partner import bp
+from grants.partner.forms import ConfirmForm
+from grants.web import page_number
+
+PAGE_SIZE = 50
+
+
+def _partner() -> Partner:
+    return db.get(Partner, current_user.partner_id)
 
 
 @bp.route("/")
 def home():
-    return render_template("partner/home.html")
+    partner = _partner()
+    owed = [
+        (ledger.unit, format_money(account.available, ledger.unit))
+        for account, ledger in db.execute(
+            select(Account, Ledger)
+            .join(Ledger, Ledger.id == Account.ledger_id)
+            .where(Account.partner_id == partner.id, Account.code == PAYABLE)
+            .order_by(Ledger.unit)
+        )
+    ]
+    page = page_number()
+    sessions = select(Voucher).where(
+        Voucher.partner_id == partner.id,
+        Voucher.status.in_([VoucherStatus.CONFIRMED, VoucherStatus.MISSED]),
+    )
+    total = db.scalar(select(func.count()).select_from(sessions.subquery()))
+    confirmed = db.scalars(
+        sessions.order_by(Voucher.resolved_at.desc(), Voucher.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return render_template(
+        "partner/home.html",
+        partner=partner,
+        owed=owed,
+        confirmed=confirmed,
+        show_code=show_code,
+        format_money=format_money,
+        page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        total=total,
+    )
+
+
+def _throttle_key() -> str:
+    return f"voucher-entry:{current_user.id}"
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@limiter.limit(
+    "10 per minute; 40 per hour",
+    key_func=_throttle_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
+def confirm():
+    """Entering codes is throttled per partner user, counting only codes that were refused,
+    so guessing is slow while a busy clinic confirming real codes is never held up."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        code, when = form.code.data, form.session_date.data
+        missed = form.outcome.data == "missed"
+        actor = current_user._get_current_object()
+        try:
+            voucher = commit_with_retry(
+                db, lambda: confirm_session(db, actor, code, when, missed=missed)
+            )
+        except DomainError as error:
+            db.rollback()
+            form.code.errors.append(error.message)
+            return render_template("partner/confirm.html", form=form), 422
+        if voucher.amount:
+            flash(
+                f"Session {show_code(voucher.code)} of {when.isoformat()} is confirmed: "
+                f"{format_money(voucher.amount, voucher.currency)} added to what you are "
+                "owed.",
+                "success",
+            )
+        else:
+            flash("Recorded as missed; under this programme's policy it is not paid.", "success")
+        return redirect(url_for(".confirm"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("partner/confirm.html", form=form), status

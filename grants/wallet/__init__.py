@@ -8,4 +8,4 @@ from grants.security import require_role
 bp = Blueprint("wallet", __name__, url_prefix="/wallet")
 bp.before_request(require_role(Role.AMBASSADOR, Role.RECIPIENT))
 
-from grants.wallet import gifts, views  # noqa: E402,F401
+from grants.wallet import bookings, gifts, views  # noqa: E402,F401

@@ -4,6 +4,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -63,3 +64,10 @@ class AcceptGiftForm(FlaskForm):
         validators=[DataRequired("Tick the box to agree before you accept.")],
     )
     consent_text_id = HiddenField()
+
+
+class BookForm(FlaskForm):
+    partner_id = RadioField(
+        "Who would you like to see?", coerce=int, validators=[InputRequired("Choose a partner.")]
+    )
+    request_id = HiddenField(validators=[DataRequired()])

@@ -7,7 +7,7 @@ from grants.core.errors import DomainError
 from grants.core.funding import allowance_left, ask_for_funding, withdraw_request
 from grants.core.models.cohorts import Enrolment, EnrolmentStatus
 from grants.core.models.funding import Grant
-from grants.core.wallet import gifts_sent, gifts_waiting, history, wallets
+from grants.core.wallet import bookings, gifts_sent, gifts_waiting, history, wallets
 from grants.database import db
 from grants.forms import ActionForm
 from grants.wallet import bp
@@ -25,6 +25,7 @@ def home():
         "wallet/home.html",
         wallets=wallets(db, current_user.id),
         sent=gifts_sent(db, current_user.id),
+        bookings=bookings(db, current_user.id),
         waiting=gifts_waiting(db, current_user.id),
         lines=lines,
         page=page,

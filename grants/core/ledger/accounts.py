@@ -30,16 +30,21 @@ def open_account(
     code: str,
     *,
     user_id: int | None = None,
+    partner_id: int | None = None,
     debits_must_not_exceed_credits: bool = False,
     credits_must_not_exceed_debits: bool = False,
 ) -> Account:
-    """The `code` account of `user_id` (or the system's) on `ledger`, opened when missing."""
+    """The `code` account of `user_id` or `partner_id` (or the system's) on `ledger`, opened
+    when missing."""
     if debits_must_not_exceed_credits and credits_must_not_exceed_debits:
         raise InvalidInput("an account takes at most one of the two limit flags")
+    if user_id and partner_id:
+        raise InvalidInput("an account has one owner")
     query = select(Account).where(
         Account.ledger_id == ledger.id,
         Account.code == code,
         func.coalesce(Account.user_id, 0) == (user_id or 0),
+        func.coalesce(Account.partner_id, 0) == (partner_id or 0),
     )
     account = session.scalar(query)
     if account is None:
@@ -49,6 +54,7 @@ def open_account(
                 ledger_id=ledger.id,
                 code=code,
                 user_id=user_id,
+                partner_id=partner_id,
                 debits_must_not_exceed_credits=debits_must_not_exceed_credits,
                 credits_must_not_exceed_debits=credits_must_not_exceed_debits,
                 debits_pending=0,

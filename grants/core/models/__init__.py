@@ -7,6 +7,14 @@ from grants.core.models.gifts import Gift, GiftStatus
 from grants.core.models.imports import EnrolmentImport
 from grants.core.models.ledger import Account, Ledger, Transfer
 from grants.core.models.outbox import OutboxMessage, OutboxStatus
+from grants.core.models.partners import (
+    Partner,
+    PartnerGrant,
+    PartnerGrantStatus,
+    PartnerRegion,
+    Voucher,
+    VoucherStatus,
+)
 from grants.core.models.people import ROLES, Role, User, UserRole
 from grants.core.models.programmes import ConsentText, Programme
 
@@ -28,9 +36,15 @@ __all__ = [
     "Ledger",
     "OutboxMessage",
     "OutboxStatus",
+    "Partner",
+    "PartnerGrant",
+    "PartnerGrantStatus",
+    "PartnerRegion",
     "Programme",
     "Role",
     "Transfer",
     "User",
     "UserRole",
+    "Voucher",
+    "VoucherStatus",
 ]

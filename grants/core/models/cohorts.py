@@ -58,6 +58,11 @@ class Cohort(Base):
     allow_regift: Mapped[bool] = mapped_column(default=False, server_default=false())
     gift_limit_per_recipient: Mapped[int] = mapped_column(default=6, server_default="6")
     open_gift_limit: Mapped[int] = mapped_column(default=5, server_default="5")
+    # What a late cancel or no-show does: "pay" (the credit counts as used, the partner is
+    # paid) or "return" (the credit goes back, nobody is paid).
+    missed_session_policy: Mapped[str] = mapped_column(
+        String(6), default="pay", server_default="pay"
+    )
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     # The cohort's own credits ledger (unit: one session).
@@ -79,6 +84,7 @@ class Cohort(Base):
         CheckConstraint("approval_threshold >= 0", name="threshold_not_negative"),
         CheckConstraint("gift_limit_per_recipient > 0", name="gift_limit_positive"),
         CheckConstraint("open_gift_limit > 0", name="open_gift_limit_positive"),
+        CheckConstraint("missed_session_policy IN ('pay', 'return')", name="known_missed_policy"),
     )
 
     @property

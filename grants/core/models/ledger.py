@@ -62,6 +62,7 @@ class Account(Base):
     # What kind of account: "budget", "wallet", "redeemed", "funding", "payable", ...
     code: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     debits_must_not_exceed_credits: Mapped[bool] = mapped_column(default=False)
     credits_must_not_exceed_debits: Mapped[bool] = mapped_column(default=False)
     debits_pending: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -78,6 +79,7 @@ class Account(Base):
             "ledger_id",
             "code",
             func.coalesce(user_id, 0),
+            func.coalesce(partner_id, 0),
             unique=True,
         ),
         CheckConstraint(

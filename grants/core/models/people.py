@@ -38,6 +38,8 @@ class User(Base):
     # value stop working (see grants.auth).
     session_generation: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # For partner users: the one partner they act for.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
