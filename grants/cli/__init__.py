@@ -2,9 +2,9 @@
 
 from flask import Flask
 
-from grants.cli import db, demo, enrol, gifts, ledger, outbox, users
+from grants.cli import db, demo, enrol, gifts, ledger, outbox, users, vouchers
 
 
 def register_commands(app: Flask) -> None:
-    for module in (db, demo, enrol, gifts, ledger, outbox, users):
+    for module in (db, demo, enrol, gifts, ledger, outbox, users, vouchers):
         app.cli.add_command(module.group)

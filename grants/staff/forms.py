@@ -14,18 +14,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from grants.core.countries import country_names
 from grants.core.models.cohorts import CohortStatus
 from grants.core.money import CURRENCIES
-
-
-def region_choices() -> list[SelectChoice]:
-    """The US and the UK first (where the programme runs today), then every country."""
-    names = country_names()
-    first = [SelectChoice("US", "United States"), SelectChoice("GB", "United Kingdom")]
-    return first + [
-        SelectChoice(code, name) for code, name in names.items() if code not in {"US", "GB"}
-    ]
+from grants.forms import region_choices
 
 
 class CohortForm(FlaskForm):
@@ -162,4 +153,23 @@ class DeclineForm(FlaskForm):
         description="They will read this in an email. Keep it kind and practical; never "
         "write anything about their health.",
         render_kw={"rows": 4},
+    )
+
+
+class PartnerGrantForm(FlaskForm):
+    partner_id = SelectField("Partner", coerce=int)
+    amount = DecimalField(
+        "Amount",
+        validators=[
+            InputRequired("Enter an amount."),
+            NumberRange(
+                min=0.01, max=1_000_000, message="Enter an amount between 0.01 and 1,000,000."
+            ),
+        ],
+        description="In the partner's currency.",
+    )
+    purpose = TextAreaField(
+        "What it is for",
+        validators=[DataRequired("Say what the money is for."), Length(max=500)],
+        render_kw={"rows": 3},
     )

@@ -1,0 +1,122 @@
+"""Partner grants: money given straight to a partner, proposed by one member of staff and
+approved by another."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from grants.core.db import commit_with_retry
+from grants.core.errors import DomainError, Forbidden
+from grants.core.models.partners import Partner, PartnerGrant, PartnerGrantStatus
+from grants.core.models.people import User
+from grants.core.money import format_money, to_minor
+from grants.core.partners import (
+    approve_partner_grant,
+    decline_partner_grant,
+    propose_partner_grant,
+    withdraw_partner_grant,
+)
+from grants.database import db
+from grants.forms import ActionForm
+from grants.staff import bp
+from grants.staff.forms import DeclineForm, PartnerGrantForm
+
+
+def _page(form: PartnerGrantForm, status: int = 200):
+    grants = db.scalars(
+        select(PartnerGrant)
+        .order_by(
+            (PartnerGrant.status == PartnerGrantStatus.PENDING).desc(),
+            PartnerGrant.created_at.desc(),
+        )
+        .limit(100)
+    ).all()
+    people = {
+        u.id: u
+        for u in db.scalars(
+            select(User).where(
+                User.id.in_({g.proposed_by_id for g in grants} | {g.decided_by_id for g in grants})
+            )
+        )
+    }
+    return render_template(
+        "staff/partner_grants.html",
+        form=form,
+        grants=grants,
+        people=people,
+        format_money=format_money,
+        action_form=ActionForm(),
+        decline_form=DeclineForm(),
+    ), status
+
+
+def _form() -> PartnerGrantForm:
+    form = PartnerGrantForm()
+    partners = db.scalars(select(Partner).where(Partner.active).order_by(Partner.name)).all()
+    form.partner_id.choices = [SelectChoice(p.id, f"{p.name} ({p.currency})") for p in partners]
+    return form
+
+
+@bp.route("/partner-grants", methods=["GET", "POST"])
+def partner_grants():
+    form = _form()
+    if form.validate_on_submit():
+        partner = db.get(Partner, form.partner_id.data)
+        try:
+            amount = to_minor(form.amount.data, partner.currency)
+            purpose = form.purpose.data
+            actor = current_user._get_current_object()
+            commit_with_retry(
+                db,
+                lambda: propose_partner_grant(
+                    db, actor, db.get(Partner, partner.id), amount=amount, purpose=purpose
+                ),
+            )
+        except DomainError as error:
+            db.rollback()
+            form.form_errors.append(error.message)
+            return _page(form, 200)
+        flash(
+            f"Proposed {format_money(amount, partner.currency)} for {partner.name}. A "
+            "different member of staff must approve it before any money moves.",
+            "success",
+        )
+        return redirect(url_for(".partner_grants"))
+    return _page(form, 200)
+
+
+ACTIONS = {
+    "approve": (
+        lambda actor, grant_id, form: approve_partner_grant(db, actor, grant_id),
+        "Approved: the money is now owed to the partner.",
+    ),
+    "withdraw": (
+        lambda actor, grant_id, form: withdraw_partner_grant(db, actor, grant_id),
+        "Withdrawn.",
+    ),
+    "decline": (
+        lambda actor, grant_id, form: decline_partner_grant(
+            db, actor, grant_id, form.get("message", "")
+        ),
+        "Declined.",
+    ),
+}
+
+
+@bp.route(
+    "/partner-grants/<int:grant_id>/<any(approve, withdraw, decline):action>", methods=["POST"]
+)
+def partner_grant_action(grant_id: int, action: str):
+    if db.get(PartnerGrant, grant_id) is None:
+        abort(404)
+    operation, done = ACTIONS[action]
+    actor = current_user._get_current_object()
+    data = request.form.to_dict()
+    try:
+        commit_with_retry(db, lambda: operation(actor, grant_id, data))
+    except (DomainError, Forbidden) as error:
+        flash(error.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for(".partner_grants"))
