@@ -11,6 +11,7 @@ from grants.core.models.cohorts import Cohort, Enrolment
 from grants.core.models.funding import Grant
 from grants.core.models.gifts import Gift
 from grants.core.models.ledger import Transfer
+from grants.core.models.partners import PartnerGrant, Voucher
 from grants.core.models.people import User
 from grants.database import get_session
 
@@ -109,6 +110,14 @@ def test_demo_seed_creates_every_role_once(app, runner, auth):
     with app.app_context():
         gifts = sorted(get_session().scalars(select(Gift.status)).all())
     assert gifts == ["accepted", "declined", "expired", "pending", "revoked"]
+    with app.app_context():
+        db = get_session()
+        bookings = sorted(db.scalars(select(Voucher.status)).all())
+        support = db.scalars(select(PartnerGrant.status)).all()
+    assert bookings == ["booked", "cancelled", "confirmed", "expired", "missed"]
+    assert support == ["approved"]
+    assert auth.login("partner@demo.test", DEMO_PASSWORD).location == "/partner/"
+    auth.logout()
 
     for email in ("ambassador@demo.test", "staff2@demo.test", "finance2@demo.test"):
         assert auth.login(email, DEMO_PASSWORD).status_code == 302

@@ -31,9 +31,23 @@ from grants.core.gifts import (
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.funding import Grant
 from grants.core.models.gifts import Gift
+from grants.core.models.partners import Partner
 from grants.core.models.people import Role, User, UserRole
 from grants.core.models.programmes import Programme
+from grants.core.partners import (
+    PartnerSettings,
+    approve_partner_grant,
+    propose_partner_grant,
+    save_partner,
+)
 from grants.core.people import create_user
+from grants.core.vouchers import (
+    VALID_DAYS,
+    book_session,
+    cancel_booking,
+    confirm_session,
+    expire_voucher,
+)
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -84,9 +98,85 @@ def seed(session: Session) -> SeedResult:
             Invitee(name=name, artist_name=artist, email=email, country=country),
             active,
         )
-    _requests(session, staff)
+    _requests(session, staff, users["staff2@demo.test"])
     _gifts(session)
+    _partners(session, users)
     return result
+
+
+def _partners(session: Session, users: dict[str, User]) -> None:
+    """A therapy network in each region, a nonprofit with an approved partner grant, the
+    demo partner login, and Maya's bookings in every state."""
+    if session.scalar(select(Partner.id).limit(1)) is not None:
+        return  # seeded before
+    admin, staff, staff2 = (
+        users[e] for e in ("admin@demo.test", "staff@demo.test", "staff2@demo.test")
+    )
+    harbour = save_partner(
+        session,
+        admin,
+        PartnerSettings(
+            name="Harbour Therapy Network",
+            kind="therapy",
+            currency="USD",
+            regions=("US",),
+            contact_name="Intake desk",
+            contact_email="intake@harbour.example",
+            payout_reference="US00 1234 5678 9012",
+        ),
+    )
+    save_partner(
+        session,
+        admin,
+        PartnerSettings(
+            name="Thames Talking Therapies",
+            kind="therapy",
+            currency="GBP",
+            regions=("GB",),
+            contact_name="Referrals",
+            contact_email="referrals@thames.example",
+            payout_reference="GB29 NWBK 6016 1331 9268 19",
+        ),
+    )
+    backline = save_partner(
+        session,
+        admin,
+        PartnerSettings(
+            name="Backline Care Fund", kind="nonprofit", currency="USD", regions=("US",)
+        ),
+    )
+    desk = users["partner@demo.test"]
+    desk.partner_id = harbour.id
+    support = propose_partner_grant(
+        session, staff, backline, amount=250_000, purpose="Peer support groups for touring crews"
+    )
+    approve_partner_grant(session, staff2, support.id)
+
+    maya = users["ambassador@demo.test"]
+    cohort = session.scalar(
+        select(Cohort)
+        .join(Enrolment, Enrolment.cohort_id == Cohort.id)
+        .where(Enrolment.user_id == maya.id)
+    )
+    count = iter(range(100))
+
+    def booking():
+        return book_session(
+            session, maya, cohort, harbour.id, transfer_id=_id(f"booking:{next(count)}")
+        )
+
+    today = clock.now().date()
+    confirm_session(session, desk, booking().code, today)
+    confirm_session(session, desk, booking().code, today, missed=True)
+    cancel_booking(session, maya, booking().id)
+    booking()  # waiting for the session: its code is on Maya's page
+    back = timedelta(days=VALID_DAYS + 1)
+    clock.advance(-back)
+    try:
+        old = booking()
+    finally:
+        clock.advance(back)
+    expire_voucher(session, old.id)
 
 
 def _gifts(session: Session) -> None:
@@ -138,7 +228,7 @@ def _gifts(session: Session) -> None:
         expire_gift(session, gift_id)
 
 
-def _requests(session: Session, staff: User) -> None:
+def _requests(session: Session, staff: User, staff2: User) -> None:
     """Funding requests in every state, so the queue and the wallets have something to show."""
 
     def place(email: str) -> Enrolment:
@@ -152,11 +242,12 @@ def _requests(session: Session, staff: User) -> None:
     already = select(Grant.id).where(Grant.enrolment_id.in_([maya.id, lena.id, aiko.id]))
     if session.scalar(already.limit(1)) is not None:
         return  # seeded before
-    # Maya: withdrew a first request, asked for 6, was approved for 4 (and holds 4).
+    # Maya: withdrew a first request, asked for 10, was approved for 8 by two staff.
     first = ask_for_funding(session, maya.user, maya, 2)
     withdraw_request(session, maya.user, first)
-    asked = ask_for_funding(session, maya.user, maya, 6)
-    approve(session, staff, asked.id, 4)
+    asked = ask_for_funding(session, maya.user, maya, 10)
+    approve(session, staff, asked.id, 8)
+    approve(session, staff2, asked.id, 8)
     # Aiko: one declined, one waiting.
     no = ask_for_funding(session, aiko.user, aiko, 12)
     decline(session, staff, no.id, "Please ask for up to 6 for now; we can add more later.")

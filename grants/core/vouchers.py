@@ -193,7 +193,8 @@ def confirm_session(
 ) -> Voucher:
     """A partner confirms the session behind `code` took place on `session_date` (or, with
     `missed`, that it was cancelled late or missed: the cohort's policy then decides whether
-    the credit counts as used and the partner is paid, or the credit goes back)."""
+    the credit counts as used and the partner is paid, or the credit goes back). A booking
+    whose time ran out comes back expired, recorded as such, for the caller to report."""
     if actor.partner_id is None:
         raise Forbidden("Only a partner can confirm sessions.")
     voucher = _locked(session, code=normalise_code(code))
@@ -204,7 +205,7 @@ def confirm_session(
             "No booking with your organisation has that code. Check it and try again."
         )
     if _settle_if_lapsed(session, voucher):
-        raise VoucherRefused("That booking has expired; the holder can book again.")
+        return voucher  # expired, and recorded so: the caller tells the partner
     if voucher.status == VoucherStatus.CANCELLED:
         raise VoucherRefused("That booking was cancelled by the person who made it.")
     if voucher.status in (VoucherStatus.CONFIRMED, VoucherStatus.MISSED):
@@ -244,7 +245,7 @@ def confirm_session(
         apply_transfers(session, batch)
     except (PendingTransferExpired, PendingTransferAlreadyResolved):
         _settle_if_lapsed(session, voucher)
-        raise VoucherRefused("That booking has expired; the holder can book again.") from None
+        return voucher
     voucher.status = VoucherStatus.MISSED if missed else VoucherStatus.CONFIRMED
     voucher.session_date, voucher.resolved_at = session_date, clock.now()
     voucher.confirmed_by_id = actor.id

@@ -85,6 +85,9 @@ def confirm():
             db.rollback()
             form.code.errors.append(error.message)
             return render_template("partner/confirm.html", form=form), 422
+        if voucher.status == VoucherStatus.EXPIRED:
+            form.code.errors.append("That booking has expired; the client can book again.")
+            return render_template("partner/confirm.html", form=form), 422
         if voucher.amount:
             flash(
                 f"Session {show_code(voucher.code)} of {when.isoformat()} is confirmed: "

@@ -183,6 +183,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Before 0006 an account had one kind of owner; partners' accounts (money they are owed)
+    # cannot be expressed there. Refuse rather than lose track of money.
+    owed = (
+        op.get_bind()
+        .execute(sa.text("SELECT count(*) FROM accounts WHERE partner_id IS NOT NULL"))
+        .scalar()
+    )
+    if owed:
+        raise RuntimeError(
+            f"cannot downgrade below 0006: {owed} partner accounts hold money on the ledger"
+        )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_users_partner_id_partners"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_users_partner_id"))
