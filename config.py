@@ -48,6 +48,8 @@ class Config:
     # Rate limits' storage: memory for one process; redis://... when several workers or
     # hosts must share the counts (production).
     RATELIMIT_STORAGE_URI = "memory://"
+    # Voucher codes a partner may enter: every attempt counts, real or not.
+    VOUCHER_ENTRY_LIMIT = "30 per minute; 300 per hour"
     # Argon2id cost (RFC 9106's second recommended setting: 64 MiB, 3 passes).
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 64 * 1024
@@ -124,6 +126,11 @@ def load(env: str | None = None, overrides: dict | None = None) -> dict:
             raise ConfigError(f"production needs {', '.join(missing)} set in the environment")
         if not settings["BASE_URL"].startswith("https://"):
             raise ConfigError("production's BASE_URL must start with https://")
+        if not str(settings.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
+            raise ConfigError(
+                "production needs RATELIMIT_STORAGE_URI=redis://... so every worker shares "
+                "the same rate limits"
+            )
     else:
         settings.setdefault("DATABASE_URL", "sqlite:///" + str(instance / "grants.db"))
         if not settings.get("SECRET_KEY"):

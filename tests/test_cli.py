@@ -144,6 +144,7 @@ def test_demo_seed_if_empty_still_shows_the_logins_of_an_earlier_seed(runner):
 def test_demo_seed_refuses_under_production(database_url, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "p" * 40)
     monkeypatch.setenv("BASE_URL", "https://grants.example.org")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
     app = create_app({"DATABASE_URL": database_url}, env="production")
     try:
         result = app.test_cli_runner().invoke(args=["demo", "seed"])

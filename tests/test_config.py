@@ -16,6 +16,9 @@ def test_production_refuses_to_start_without_its_settings(monkeypatch):
     monkeypatch.setenv("BASE_URL", "http://grants.example.org")
     with pytest.raises(config.ConfigError, match="must start with https://"):
         create_app(env="production")
+    monkeypatch.setenv("BASE_URL", "https://grants.example.org")
+    with pytest.raises(config.ConfigError, match="RATELIMIT_STORAGE_URI=redis://"):
+        create_app(env="production")
 
 
 def test_an_unknown_profile_is_named(monkeypatch):

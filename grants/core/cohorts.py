@@ -141,6 +141,8 @@ def update_cohort(
         raise InvalidInput("A closed cohort cannot be opened again.")
     if settings.currency != cohort.currency and cohort.status != CohortStatus.UPCOMING:
         raise InvalidInput("The currency can only change while the cohort is upcoming.")
+    if settings.currency != cohort.currency and _has_bookings(session, cohort):
+        raise InvalidInput("The currency cannot change once sessions have been booked.")
     if settings.programme_id != cohort.programme_id and cohort_has_enrolments(session, cohort):
         raise InvalidInput("The programme cannot change once people are enrolled.")
     funded = cohort_funding(session, cohort).funded
@@ -179,6 +181,16 @@ def _withdraw_pending_invitations(session: Session, actor: User, cohort: Cohort)
     )
     if result.rowcount:
         audit.record(session, actor, "cohort.close_invitations", cohort, withdrawn=result.rowcount)
+
+
+def _has_bookings(session: Session, cohort: Cohort) -> bool:
+    # Imported here: vouchers build on funding, which builds on this module.
+    from grants.core.models.partners import Voucher
+
+    return (
+        session.scalar(select(Voucher.id).where(Voucher.cohort_id == cohort.id).limit(1))
+        is not None
+    )
 
 
 def cohort_has_enrolments(session: Session, cohort: Cohort) -> bool:

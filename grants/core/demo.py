@@ -148,7 +148,12 @@ def _partners(session: Session, users: dict[str, User]) -> None:
     desk = users["partner@demo.test"]
     desk.partner_id = harbour.id
     support = propose_partner_grant(
-        session, staff, backline, amount=250_000, purpose="Peer support groups for touring crews"
+        session,
+        staff,
+        backline,
+        amount=250_000,
+        purpose="Peer support groups for touring crews",
+        request_id=_id("partner-grant:backline"),
     )
     approve_partner_grant(session, staff2, support.id)
 

@@ -22,6 +22,8 @@ from grants.core.models.partners import (
     PartnerGrantStatus,
     PartnerKind,
     PartnerRegion,
+    Voucher,
+    VoucherStatus,
 )
 from grants.core.models.people import Role, User, UserRole
 from grants.core.money import CURRENCIES
@@ -53,11 +55,14 @@ class PartnerSettings:
 
 
 def mask_reference(reference: str) -> str:
-    """ "GB29 NWBK 6016 1331 9268 19" -> "•••• 6819": enough to recognise, too little to use."""
+    """What is kept of a payout reference: its last 4 characters ("•••• 6819"), enough to
+    recognise it and too little to use. A short one keeps less, so the mask never shows
+    most of it."""
     digits = re.sub(r"\s+", "", reference or "")
     if not digits:
         return ""
-    return "•••• " + digits[-4:]
+    shown = 4 if len(digits) >= 10 else 2 if len(digits) >= 6 else 0
+    return "••••" + (" " + digits[-shown:] if shown else "")
 
 
 def _checked(settings: PartnerSettings) -> PartnerSettings:
@@ -95,6 +100,8 @@ def save_partner(
     if twin is not None and (partner is None or twin != partner.id):
         raise PartnerExists(f"There is already a partner called {settings.name}.")
     creating = partner is None
+    if not creating and settings.currency != partner.currency:
+        _refuse_currency_change(session, partner)
     if creating:
         partner = Partner(payout_reference="")
         session.add(partner)
@@ -117,6 +124,21 @@ def save_partner(
     return partner
 
 
+def _refuse_currency_change(session: Session, partner: Partner) -> None:
+    """A partner's currency is what its bookings and what it is owed are counted in: it
+    cannot change while either is open."""
+    open_booking = session.scalar(
+        select(Voucher.id)
+        .where(Voucher.partner_id == partner.id, Voucher.status == VoucherStatus.BOOKED)
+        .limit(1)
+    )
+    owed = payable_account(session, partner.id, partner.currency).available
+    if open_booking is not None or owed:
+        raise InvalidInput(
+            "The currency cannot change while this partner has open bookings or is owed money."
+        )
+
+
 def add_partner_user(
     session: Session, actor: User, partner: Partner, *, email: str, name: str
 ) -> User:
@@ -131,6 +153,13 @@ def add_partner_user(
     )
     if user.partner_id not in (None, partner.id):
         raise InvalidInput("That person already acts for another partner.")
+    if user.role_names - {Role.PARTNER}:
+        # Kept apart on purpose: someone who holds credits, or approves money, must not also
+        # confirm sessions for a partner (they could pay a partner for their own booking).
+        raise InvalidInput(
+            "That email belongs to someone with another role in the programme; a partner "
+            "login needs an email of its own."
+        )
     user.partner_id = partner.id
     if not user.has_role(Role.PARTNER):
         user.roles.append(UserRole(role=Role.PARTNER))
@@ -145,8 +174,18 @@ def add_partner_user(
 
 
 def propose_partner_grant(
-    session: Session, actor: User, partner: Partner, *, amount: int, purpose: str
+    session: Session,
+    actor: User,
+    partner: Partner,
+    *,
+    amount: int,
+    purpose: str,
+    request_id: uuid.UUID,
 ) -> PartnerGrant:
+    """Propose money for `partner`. `request_id` comes from the form: sent twice, once."""
+    earlier = session.scalar(select(PartnerGrant).where(PartnerGrant.request_id == request_id))
+    if earlier is not None and earlier.proposed_by_id == actor.id:
+        return earlier
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_GRANT:
         raise InvalidInput("Enter an amount above zero and at most 1,000,000.")
     purpose = (purpose or "").strip()
@@ -161,6 +200,7 @@ def propose_partner_grant(
         purpose=purpose,
         status=PartnerGrantStatus.PENDING,
         proposed_by_id=actor.id,
+        request_id=request_id,
     )
     session.add(grant)
     session.flush()
@@ -196,6 +236,8 @@ def approve_partner_grant(session: Session, actor: User, grant_id: int) -> Partn
     grant = _locked(session, grant_id)
     if grant.proposed_by_id == actor.id:
         raise Forbidden("A different member of staff must approve what you proposed.")
+    if not grant.partner.active:
+        raise InvalidInput("This partner is not active; decline the grant instead.")
     transfer_id = uuid.uuid5(_NAMESPACE, f"partner-grant:{grant.id}")
     apply_transfers(
         session,

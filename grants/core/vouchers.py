@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,8 +36,9 @@ from grants.core.wallet import available_now
 
 REDEEMED = "redeemed"  # the cohort's account that used credits end in
 VALID_DAYS = 90  # a voucher not confirmed within this lapses and its credit comes back
-# Letters and digits that cannot be mistaken for one another: no O/0, I/1/L, S/5, B/8.
-ALPHABET = "ACDEFGHJKMNPQRTUVWXYZ234679"
+# Letters and digits that cannot be mistaken for one another, read aloud or handwritten: no
+# O/0, I/1/L, S/5, B/8, Z/2, G/6 or U/V (the second of each pair is kept).
+ALPHABET = "ACDEFHJKMNPQRTUWXY234679"
 CODE_LENGTH = 8
 _NAMESPACE = uuid.UUID("3b8f5d2e-6a1c-4d7b-9e0f-c4a2b1d3e5f6")
 
@@ -121,6 +122,8 @@ def book_session(
         status=VoucherStatus.BOOKED,
         hold_transfer_id=hold.id,
         expires_at=hold.expires_at,
+        # The currency the session will be paid in, fixed now: confirmation must agree.
+        currency=cohort.currency,
     )
     for _ in range(5):  # a clash of random codes is rare; try another
         voucher.code = new_code()
@@ -181,8 +184,9 @@ def cancel_booking(session: Session, actor: User, voucher_id: int) -> Voucher:
             ],
         )
     except (PendingTransferExpired, PendingTransferAlreadyResolved):
-        _settle_if_lapsed(session, voucher)
-        return voucher
+        if _settle_if_lapsed(session, voucher):
+            return voucher
+        raise VoucherRefused("This booking changed a moment ago; reload the page.") from None
     voucher.status, voucher.resolved_at = VoucherStatus.CANCELLED, clock.now()
     audit.record(session, actor, "voucher.cancel", voucher)
     return voucher
@@ -213,13 +217,21 @@ def confirm_session(
         raise VoucherRefused(f"That code was already confirmed (session of {when}).")
     if voucher.status != VoucherStatus.BOOKED:
         raise VoucherRefused(f"That booking was already {voucher.status}.")
+    if voucher.holder_id == actor.id:
+        raise VoucherRefused("You cannot confirm a session you booked yourself.")
+    # A day of slack either way: the server counts days in UTC, the clinic in its own zone.
     today = clock.now().date()
-    if session_date > today:
+    if session_date > today + timedelta(days=1):
         raise InvalidInput("The session date cannot be in the future.")
-    if session_date < voucher.created_at.date():
+    if session_date < voucher.created_at.date() - timedelta(days=1):
         raise InvalidInput("The session date cannot be before the booking was made.")
-
     cohort = voucher.cohort
+    if cohort.currency != voucher.currency or voucher.partner.currency != voucher.currency:
+        raise VoucherRefused(
+            "The currency for this booking has changed since it was made, so it cannot be "
+            "confirmed here. Please contact programme staff."
+        )
+
     pays = not missed or cohort.missed_session_policy == "pay"
     batch = [
         NewTransfer(
@@ -244,13 +256,14 @@ def confirm_session(
     try:
         apply_transfers(session, batch)
     except (PendingTransferExpired, PendingTransferAlreadyResolved):
-        _settle_if_lapsed(session, voucher)
-        return voucher
+        if _settle_if_lapsed(session, voucher):
+            return voucher
+        raise VoucherRefused("This booking changed a moment ago; try again.") from None
     voucher.status = VoucherStatus.MISSED if missed else VoucherStatus.CONFIRMED
     voucher.session_date, voucher.resolved_at = session_date, clock.now()
     voucher.confirmed_by_id = actor.id
     if pays:
-        voucher.amount, voucher.currency = cohort.session_value, cohort.currency
+        voucher.amount = cohort.session_value
         voucher.payment_transfer_id = payment_id
     audit.record(
         session, actor, "voucher.missed" if missed else "voucher.confirm", voucher, paid=pays

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -12,11 +14,17 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, StopValidation
 
 from grants.core.models.cohorts import CohortStatus
 from grants.core.money import CURRENCIES
 from grants.forms import region_choices
+
+
+def finite_amount(form, field) -> None:
+    """Refuse NaN and infinities before any range check compares them (which would crash)."""
+    if field.data is not None and not field.data.is_finite():
+        raise StopValidation("Enter an amount of money.")
 
 
 class CohortForm(FlaskForm):
@@ -36,8 +44,11 @@ class CohortForm(FlaskForm):
         "Value of one session",
         validators=[
             InputRequired("Enter what one session is worth."),
+            finite_amount,
             NumberRange(
-                min=0.01, max=100_000, message="A session is worth between 0.01 and 100,000."
+                min=Decimal("0.01"),
+                max=Decimal("100000"),
+                message="A session is worth between 0.01 and 100,000.",
             ),
         ],
         description="What a partner is paid for one delivered session, such as 120.00.",
@@ -158,12 +169,16 @@ class DeclineForm(FlaskForm):
 
 class PartnerGrantForm(FlaskForm):
     partner_id = SelectField("Partner", coerce=int)
+    request_id = HiddenField(validators=[DataRequired()])
     amount = DecimalField(
         "Amount",
         validators=[
             InputRequired("Enter an amount."),
+            finite_amount,
             NumberRange(
-                min=0.01, max=1_000_000, message="Enter an amount between 0.01 and 1,000,000."
+                min=Decimal("0.01"),
+                max=Decimal("1000000"),
+                message="Enter an amount between 0.01 and 1,000,000.",
             ),
         ],
         description="In the partner's currency.",

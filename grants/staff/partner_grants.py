@@ -1,6 +1,8 @@
 """Partner grants: money given straight to a partner, proposed by one member of staff and
 approved by another."""
 
+import uuid
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -52,7 +54,7 @@ def _page(form: PartnerGrantForm, status: int = 200):
 
 
 def _form() -> PartnerGrantForm:
-    form = PartnerGrantForm()
+    form = PartnerGrantForm(request_id=str(uuid.uuid4()))
     partners = db.scalars(select(Partner).where(Partner.active).order_by(Partner.name)).all()
     form.partner_id.choices = [SelectChoice(p.id, f"{p.name} ({p.currency})") for p in partners]
     return form
@@ -62,6 +64,10 @@ def _form() -> PartnerGrantForm:
 def partner_grants():
     form = _form()
     if form.validate_on_submit():
+        try:
+            request_id = uuid.UUID(form.request_id.data)
+        except ValueError:
+            abort(400)
         partner = db.get(Partner, form.partner_id.data)
         try:
             amount = to_minor(form.amount.data, partner.currency)
@@ -70,20 +76,25 @@ def partner_grants():
             commit_with_retry(
                 db,
                 lambda: propose_partner_grant(
-                    db, actor, db.get(Partner, partner.id), amount=amount, purpose=purpose
+                    db,
+                    actor,
+                    db.get(Partner, partner.id),
+                    amount=amount,
+                    purpose=purpose,
+                    request_id=request_id,
                 ),
             )
         except DomainError as error:
             db.rollback()
             form.form_errors.append(error.message)
-            return _page(form, 200)
+            return _page(form, 422)
         flash(
             f"Proposed {format_money(amount, partner.currency)} for {partner.name}. A "
             "different member of staff must approve it before any money moves.",
             "success",
         )
         return redirect(url_for(".partner_grants"))
-    return _page(form, 200)
+    return _page(form, 422 if form.is_submitted() else 200)
 
 
 ACTIONS = {

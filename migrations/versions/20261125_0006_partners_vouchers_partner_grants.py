@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("purpose", sa.String(length=500), nullable=False),
+        sa.Column("request_id", sa.Uuid(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("proposed_by_id", sa.Integer(), nullable=False),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
@@ -81,6 +82,7 @@ def upgrade() -> None:
             ["transfer_id"], ["transfers.id"], name=op.f("fk_partner_grants_transfer_id_transfers")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_grants")),
+        sa.UniqueConstraint("request_id", name=op.f("uq_partner_grants_request_id")),
         sa.UniqueConstraint("transfer_id", name=op.f("uq_partner_grants_transfer_id")),
     )
     with op.batch_alter_table("partner_grants", schema=None) as batch_op:

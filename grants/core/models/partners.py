@@ -127,6 +127,8 @@ class PartnerGrant(Base):
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger)  # minor units
     purpose: Mapped[str] = mapped_column(String(500))
+    # Chosen when the proposal form is drawn: sent twice, it proposes once.
+    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
     status: Mapped[str] = mapped_column(String(10), default=PartnerGrantStatus.PENDING)
     proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
