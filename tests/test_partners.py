@@ -541,3 +541,12 @@ def test_a_currency_change_cannot_strand_a_booking(app, world, client, auth, mak
     assert response.status_code == 422
     assert "currency for this booking has changed" in response.text
     assert balances(app, world)[2] == 0
+
+
+def test_the_sweep_expires_unconfirmed_bookings(app, world, runner):
+    book(logged_in(app, world["maya"]), world)
+    clock.advance(timedelta(days=90))
+    assert "vouchers: 1 expired" in runner.invoke(args=["vouchers", "expire"]).output
+    assert the_voucher(app).status == "expired"
+    assert balances(app, world) == (3, 0, 0)
+    assert "vouchers: 0 expired" in runner.invoke(args=["vouchers", "expire"]).output

@@ -1,7 +1,7 @@
 import click
 
 from grants.cli.group import Group
-from grants.core.db import commit_with_retry
+from grants.cli.sweep import sweep
 from grants.core.vouchers import expire_voucher, lapsed_voucher_ids
 from grants.database import db
 
@@ -12,11 +12,4 @@ group = Group("vouchers", help="Booked sessions.")
 def expire() -> None:
     """Record every booking not confirmed in time as expired (its session goes back to the
     holder). Safe to run on several hosts at once."""
-    total = 0
-    while ids := lapsed_voucher_ids(db):
-        db.rollback()
-        settled = [commit_with_retry(db, lambda i=i: expire_voucher(db, i)) for i in ids]
-        total += sum(settled)
-        if not any(settled):
-            break
-    click.echo(f"vouchers: {total} expired")
+    click.echo(f"vouchers: {sweep(db, lapsed_voucher_ids, expire_voucher)} expired")

@@ -27,10 +27,9 @@ from grants.core.errors import (
     PendingTransferExpired,
 )
 from grants.core.funding import wallet_account
-from grants.core.ledger import NewTransfer, TransferKind, apply_transfers, lapse_id
+from grants.core.ledger import NewTransfer, TransferKind, apply_transfers, expire_hold
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.gifts import Gift, GiftStatus, Relationship
-from grants.core.models.ledger import Transfer
 from grants.core.models.people import Role, User, UserRole
 from grants.core.people import normalise_email
 from grants.core.wallet import available_now
@@ -250,18 +249,7 @@ def _settle_if_lapsed(session: Session, gift: Gift) -> bool:
     whether or not the sweep has come by."""
     if gift.status != GiftStatus.PENDING or clock.now() < gift.expires_at:
         return False
-    resolved = session.scalar(select(Transfer.id).where(Transfer.pending_id == gift.transfer_id))
-    if resolved is None:
-        apply_transfers(
-            session,
-            [
-                NewTransfer(
-                    id=lapse_id(gift.transfer_id),
-                    kind=TransferKind.EXPIRE,
-                    pending_id=gift.transfer_id,
-                )
-            ],
-        )
+    expire_hold(session, gift.transfer_id)
     _close(gift, GiftStatus.EXPIRED)
     audit.record(session, None, "gift.expire", gift)
     _tell_giver(session, gift)

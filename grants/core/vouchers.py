@@ -26,9 +26,8 @@ from grants.core.errors import (
     PendingTransferExpired,
 )
 from grants.core.funding import wallet_account
-from grants.core.ledger import NewTransfer, TransferKind, apply_transfers, lapse_id, open_account
+from grants.core.ledger import NewTransfer, TransferKind, apply_transfers, expire_hold, open_account
 from grants.core.models.cohorts import Cohort, CohortStatus
-from grants.core.models.ledger import Transfer
 from grants.core.models.partners import Partner, PartnerKind, PartnerRegion, Voucher, VoucherStatus
 from grants.core.models.people import User
 from grants.core.money_ledger import funding_account, payable_account
@@ -145,20 +144,7 @@ def _locked(session: Session, **where) -> Voucher | None:
 def _settle_if_lapsed(session: Session, voucher: Voucher) -> bool:
     if voucher.status != VoucherStatus.BOOKED or clock.now() < voucher.expires_at:
         return False
-    resolved = session.scalar(
-        select(Transfer.id).where(Transfer.pending_id == voucher.hold_transfer_id)
-    )
-    if resolved is None:
-        apply_transfers(
-            session,
-            [
-                NewTransfer(
-                    id=lapse_id(voucher.hold_transfer_id),
-                    kind=TransferKind.EXPIRE,
-                    pending_id=voucher.hold_transfer_id,
-                )
-            ],
-        )
+    expire_hold(session, voucher.hold_transfer_id)
     voucher.status, voucher.resolved_at = VoucherStatus.EXPIRED, clock.now()
     audit.record(session, None, "voucher.expire", voucher)
     return True

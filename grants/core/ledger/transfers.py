@@ -148,6 +148,22 @@ def lapse_id(pending_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(_LAPSE_NAMESPACE, str(pending_id))
 
 
+def expire_hold(session: Session, pending_id: uuid.UUID) -> None:
+    """Record that a hold whose time ran out has lapsed, unless something (the ledger itself
+    on a later debit, or a sweep) already resolved it."""
+    if session.scalar(select(Transfer.id).where(Transfer.pending_id == pending_id)) is None:
+        apply_transfers(
+            session,
+            [
+                NewTransfer(
+                    id=lapse_id(pending_id),
+                    kind=TransferKind.EXPIRE,
+                    pending_id=pending_id,
+                )
+            ],
+        )
+
+
 def _lapsed_holds(session: Session, account_ids: set[int], now, *, exclude: set) -> list:
     if not account_ids:
         return []
