@@ -25,6 +25,8 @@ def page_number() -> int:
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_filter(money_filter, "money")
+
     @app.before_request
     def _refuse_nul():
         # PostgreSQL cannot store a NUL character in text; no person types one.
@@ -32,3 +34,23 @@ def init_app(app: Flask) -> None:
         values += [upload.filename or "" for upload in request.files.values()]
         if any("\x00" in value for value in values):
             abort(400)
+
+
+def reader_locale() -> str:
+    """The reader's locale for numbers and money: their profile's, else their browser's."""
+    from babel import Locale, UnknownLocaleError
+    from flask_login import current_user
+
+    wanted = getattr(current_user, "locale", None) if current_user else None
+    if not wanted and request:
+        wanted = request.accept_languages.best
+    try:
+        return str(Locale.parse((wanted or "en").replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        return "en"
+
+
+def money_filter(minor: int, currency: str) -> str:
+    from grants.core.money import format_money
+
+    return format_money(minor, currency, reader_locale())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from babel.numbers import format_currency
+
 from grants.core.errors import InvalidInput
 
 # ISO 4217 code -> (symbol, minor-unit exponent). The programme pays in these.
@@ -25,12 +27,11 @@ def to_minor(amount: Decimal | str, currency: str) -> int:
     return int(minor)
 
 
-def format_money(minor: int, currency: str) -> str:
-    """1250, "GBP" -> "£12.50"."""
-    symbol, exponent = _currency(currency)
-    sign = "-" if minor < 0 else ""
-    major, rest = divmod(abs(minor), 10**exponent)
-    return f"{sign}{symbol}{major:,}.{rest:0{exponent}d}"
+def format_money(minor: int, currency: str, locale: str = "en") -> str:
+    """1250, "GBP" -> "£12.50", in the reader's locale (Babel's CLDR data, not by hand)."""
+    _symbol, exponent = _currency(currency)
+    amount = Decimal(minor).scaleb(-exponent)
+    return format_currency(amount, currency, locale=locale or "en")
 
 
 def _currency(code: str) -> tuple[str, int]:

@@ -6,14 +6,13 @@ from grants.core.db import commit_with_retry
 from grants.core.errors import DomainError
 from grants.core.models.ledger import Account, Ledger
 from grants.core.models.partners import Partner, Voucher, VoucherStatus
-from grants.core.money import format_money
 from grants.core.money_ledger import PAYABLE
 from grants.core.vouchers import confirm_session, show_code
 from grants.database import db
 from grants.limits import limiter
 from grants.partner import bp
 from grants.partner.forms import ConfirmForm
-from grants.web import page_number
+from grants.web import money_filter, page_number
 
 PAGE_SIZE = 50
 
@@ -26,7 +25,7 @@ def _partner() -> Partner:
 def home():
     partner = _partner()
     owed = [
-        (ledger.unit, format_money(account.available, ledger.unit))
+        (ledger.unit, money_filter(account.available, ledger.unit))
         for account, ledger in db.execute(
             select(Account, Ledger)
             .join(Ledger, Ledger.id == Account.ledger_id)
@@ -51,7 +50,6 @@ def home():
         owed=owed,
         confirmed=confirmed,
         show_code=show_code,
-        format_money=format_money,
         page=page,
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         total=total,
@@ -90,7 +88,7 @@ def confirm():
         if voucher.amount:
             flash(
                 f"Session {show_code(voucher.code)} of {when.isoformat()} is confirmed: "
-                f"{format_money(voucher.amount, voucher.currency)} added to what you are "
+                f"{money_filter(voucher.amount, voucher.currency)} added to what you are "
                 "owed.",
                 "success",
             )

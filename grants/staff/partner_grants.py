@@ -12,7 +12,7 @@ from grants.core.db import commit_with_retry
 from grants.core.errors import DomainError, Forbidden
 from grants.core.models.partners import Partner, PartnerGrant, PartnerGrantStatus
 from grants.core.models.people import User
-from grants.core.money import format_money, to_minor
+from grants.core.money import to_minor
 from grants.core.partners import (
     approve_partner_grant,
     decline_partner_grant,
@@ -23,6 +23,7 @@ from grants.database import db
 from grants.forms import ActionForm
 from grants.staff import bp
 from grants.staff.forms import DeclineForm, PartnerGrantForm
+from grants.web import money_filter
 
 
 def _page(form: PartnerGrantForm, status: int = 200):
@@ -47,7 +48,6 @@ def _page(form: PartnerGrantForm, status: int = 200):
         form=form,
         grants=grants,
         people=people,
-        format_money=format_money,
         action_form=ActionForm(),
         decline_form=DeclineForm(),
     ), status
@@ -89,7 +89,7 @@ def partner_grants():
             form.form_errors.append(error.message)
             return _page(form, 422)
         flash(
-            f"Proposed {format_money(amount, partner.currency)} for {partner.name}. A "
+            f"Proposed {money_filter(amount, partner.currency)} for {partner.name}. A "
             "different member of staff must approve it before any money moves.",
             "success",
         )

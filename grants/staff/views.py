@@ -20,7 +20,7 @@ from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment
 from grants.core.models.funding import Grant
 from grants.core.models.ledger import Account
 from grants.core.models.programmes import Programme
-from grants.core.money import format_money, to_minor
+from grants.core.money import to_minor
 from grants.database import db
 from grants.forms import ActionForm
 from grants.staff import bp
@@ -149,7 +149,6 @@ def cohort(cohort_id: int):
         "staff/cohort.html",
         cohort=cohort,
         funding=cohort_funding(db, cohort),
-        session_value=format_money(cohort.session_value, cohort.currency),
         enrolments=enrolments,
         users=users,
         state=state,

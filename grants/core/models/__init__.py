@@ -15,6 +15,13 @@ from grants.core.models.partners import (
     Voucher,
     VoucherStatus,
 )
+from grants.core.models.payouts import (
+    BatchStatus,
+    LineStatus,
+    PayoutBatch,
+    PayoutItem,
+    PayoutLine,
+)
 from grants.core.models.people import ROLES, Role, User, UserRole
 from grants.core.models.programmes import ConsentText, Programme
 
@@ -22,6 +29,7 @@ __all__ = [
     "ROLES",
     "Account",
     "AuditEntry",
+    "BatchStatus",
     "Cohort",
     "CohortStatus",
     "ConsentText",
@@ -34,12 +42,16 @@ __all__ = [
     "GrantKind",
     "GrantStatus",
     "Ledger",
+    "LineStatus",
     "OutboxMessage",
     "OutboxStatus",
     "Partner",
     "PartnerGrant",
     "PartnerGrantStatus",
     "PartnerRegion",
+    "PayoutBatch",
+    "PayoutItem",
+    "PayoutLine",
     "Programme",
     "Role",
     "Transfer",

@@ -1,0 +1,216 @@
+"""What finance files: each batch as summary and detail rows (CSV, XLSX), the bank's
+payment file, and the reconciliation of what each partner is owed over a period.
+
+Rows are produced lazily, so exports stream however large the batch; amounts are decimal
+strings in major units ("120.00") computed from the integer minor units, so they add up to
+the ledger to the penny. No holder names anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import IO
+
+from openpyxl import Workbook
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from grants.core.models.cohorts import Cohort
+from grants.core.models.ledger import Account, Ledger, Transfer
+from grants.core.models.partners import Partner, PartnerGrant, Voucher
+from grants.core.models.payouts import PayoutBatch, PayoutItem, PayoutLine
+from grants.core.models.programmes import Programme
+from grants.core.money import CURRENCIES
+from grants.core.money_ledger import PAYABLE
+
+SUMMARY_HEADER = [
+    "partner",
+    "payout_reference",
+    "currency",
+    "amount",
+    "items",
+    "status",
+    "bank_reference",
+    "paid_on",
+]
+DETAIL_HEADER = [
+    "partner",
+    "kind",
+    "voucher_code",
+    "session_date",
+    "cohort",
+    "programme",
+    "purpose",
+    "amount",
+    "currency",
+]
+BANK_HEADER = ["payee", "payee_reference", "amount", "currency", "reference"]
+
+
+def major(minor: int, currency: str) -> str:
+    """1250 -> "12.50": exact, from integers (never through a float)."""
+    exponent = CURRENCIES[currency][1]
+    return str((Decimal(minor) / (10**exponent)).quantize(Decimal(1).scaleb(-exponent)))
+
+
+def summary_rows(session: Session, batch: PayoutBatch) -> Iterator[list]:
+    for line in batch.lines:
+        items = session.scalar(
+            select(func.count()).select_from(PayoutItem).where(PayoutItem.line_id == line.id)
+        )
+        yield [
+            line.partner.name,
+            line.partner.payout_reference,
+            batch.currency,
+            major(line.amount, batch.currency),
+            items,
+            line.status,
+            line.bank_reference or "",
+            line.paid_on.isoformat() if line.paid_on else "",
+        ]
+
+
+def detail_rows(
+    session: Session, batch: PayoutBatch, *, progress: Callable[[int], None] | None = None
+) -> Iterator[list]:
+    """One row per session or grant paid, streamed from the database in chunks."""
+    query = (
+        select(
+            Partner.name,
+            PayoutItem.amount,
+            Voucher.code,
+            Voucher.session_date,
+            Cohort,
+            Programme.code,
+            PartnerGrant.purpose,
+        )
+        .select_from(PayoutItem)
+        .join(PayoutLine, PayoutLine.id == PayoutItem.line_id)
+        .join(Partner, Partner.id == PayoutLine.partner_id)
+        .outerjoin(Voucher, Voucher.payment_transfer_id == PayoutItem.transfer_id)
+        .outerjoin(Cohort, Cohort.id == Voucher.cohort_id)
+        .outerjoin(Programme, Programme.id == Cohort.programme_id)
+        .outerjoin(PartnerGrant, PartnerGrant.transfer_id == PayoutItem.transfer_id)
+        .where(PayoutLine.batch_id == batch.id)
+        .order_by(Partner.name, PayoutItem.id)
+        .execution_options(yield_per=1000)
+    )
+    for name, amount, code, session_date, cohort, programme, purpose in session.execute(query):
+        kind = "session" if code else "grant" if purpose else "other"
+        yield [
+            name,
+            kind,
+            f"{code[:4]}-{code[4:]}" if code else "",
+            session_date.isoformat() if session_date else "",
+            cohort.name if cohort else "",
+            programme or "",
+            purpose or "",
+            major(amount, batch.currency),
+            batch.currency,
+        ]
+        if progress:
+            progress(1)
+
+
+def bank_rows(batch: PayoutBatch, site_name: str) -> Iterator[list]:
+    for line in batch.lines:
+        if line.status in ("pending", "paid"):
+            yield [
+                line.partner.name,
+                line.partner.payout_reference,
+                major(line.amount, batch.currency),
+                batch.currency,
+                f"{site_name} payout {batch.id}-{line.id}",
+            ]
+
+
+def write_csv(out: IO[str], header: list[str], rows) -> None:
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+def write_xlsx(
+    path, session: Session, batch: PayoutBatch, *, progress: Callable[[int], None] | None = None
+) -> None:
+    """Two sheets, Summary and Detail, written row by row (openpyxl's write-only mode keeps
+    memory flat)."""
+    book = Workbook(write_only=True)
+    summary = book.create_sheet("Summary")
+    summary.append(SUMMARY_HEADER)
+    for row in summary_rows(session, batch):
+        summary.append(_typed(row, amount_at=3))
+    summary.append(["Total", "", batch.currency, Decimal(major(batch.total, batch.currency))])
+    detail = book.create_sheet("Detail")
+    detail.append(DETAIL_HEADER)
+    for row in detail_rows(session, batch, progress=progress):
+        detail.append(_typed(row, amount_at=7))
+    book.save(path)
+
+
+def _typed(row: list, *, amount_at: int) -> list:
+    # Amounts as numbers in the spreadsheet, so totals can be summed there too.
+    row = list(row)
+    row[amount_at] = Decimal(row[amount_at])
+    return row
+
+
+# --- reconciliation ----------------------------------------------------------------------
+
+
+@dataclass
+class ReconciliationLine:
+    partner: str
+    currency: str
+    owed_at_start: int
+    sessions: int
+    grants: int
+    paid: int
+    owed_at_end: int
+
+    @property
+    def expected_end(self) -> int:
+        return self.owed_at_start + self.sessions + self.grants - self.paid
+
+    @property
+    def holds(self) -> bool:
+        return self.expected_end == self.owed_at_end
+
+
+def reconcile(session: Session, start: date, end: date) -> list[ReconciliationLine]:
+    """Per partner and currency: owed at start + sessions + grants - paid = owed at end,
+    each figure read from the ledger's transfers. A line that does not hold is a finding."""
+    begin = datetime.combine(start, time(), UTC)
+    finish = datetime.combine(end + timedelta(days=1), time(), UTC)
+    posted = Transfer.kind.in_(["single", "post"])
+
+    def credits(condition):
+        return func.coalesce(func.sum(case((condition, Transfer.amount), else_=0)), 0)
+
+    lines = []
+    for account, ledger, partner in session.execute(
+        select(Account, Ledger, Partner)
+        .join(Ledger, Ledger.id == Account.ledger_id)
+        .join(Partner, Partner.id == Account.partner_id)
+        .where(Account.code == PAYABLE)
+        .order_by(Partner.name, Ledger.unit)
+    ):
+        into = Transfer.credit_account_id == account.id
+        out = Transfer.debit_account_id == account.id
+        before, after = Transfer.created_at < begin, Transfer.created_at < finish
+        within = (Transfer.created_at >= begin) & after
+        figures = session.execute(
+            select(
+                credits(into & before) - credits(out & before),
+                credits(into & within & (Transfer.code == "session")),
+                credits(into & within & (Transfer.code == "partner_grant")),
+                credits(out & within),
+                credits(into & after) - credits(out & after),
+            ).where(posted, into | out)
+        ).one()
+        lines.append(ReconciliationLine(partner.name, ledger.unit, *[int(f) for f in figures]))
+    return lines
