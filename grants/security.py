@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, url_for
+from flask import Flask, abort, flash, redirect, request, session, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
+from grants.core.clock import clock
 from grants.core.models.people import Role, User
 from grants.database import db
 
@@ -99,6 +102,41 @@ def areas_for(user: User) -> list[tuple[str, str]]:
         if user.has_role(role) and endpoint not in seen:
             seen.append(endpoint)
     return [(labels[endpoint], url_for(endpoint)) for endpoint in seen]
+
+
+FRESH_FOR = timedelta(minutes=15)
+
+
+def mark_fresh_login() -> None:
+    """Record in the session that the user has just proved who they are (password)."""
+    session["login_at"] = clock.now().timestamp()
+
+
+def fresh_login_required(view):
+    """For decisions that move money or power: the password must have been given within the
+    last 15 minutes, or the user is asked for it again first."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        given = session.get("login_at")
+        if given is None or clock.now().timestamp() - given > FRESH_FOR.total_seconds():
+            if request.method == "POST":
+                flash("For this step, please confirm your password first.", "info")
+                return redirect(
+                    url_for(
+                        "auth.reauthenticate",
+                        next=request.referrer and safe_next(_path_of(request.referrer)),
+                    )
+                )
+            return redirect(url_for("auth.reauthenticate", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def safe_next(target: str | None) -> str | None:

@@ -66,3 +66,11 @@ class ResetPasswordForm(FlaskForm):
 
 class AcceptGiftLinkForm(AcceptInvitationForm):
     """Accepting a gift from its emailed link: the same fields as joining."""
+
+
+class ReauthForm(FlaskForm):
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter your password."), Length(max=256)],
+        render_kw={"autocomplete": "current-password"},
+    )

@@ -2,11 +2,11 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from grants.auth import bp
-from grants.auth.forms import LoginForm
+from grants.auth.forms import LoginForm, ReauthForm
 from grants.core import audit
 from grants.core.people import authenticate
 from grants.database import db
-from grants.security import home_url, safe_next
+from grants.security import home_url, mark_fresh_login, safe_next
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -26,6 +26,7 @@ def login():
         next_url = safe_next(request.args.get("next"))
         session.clear()
         login_user(user)
+        mark_fresh_login()
         return redirect(next_url or home_url(user))
     return render_template("auth/login.html", form=form)
 
@@ -46,3 +47,20 @@ def logout():
 @login_required
 def no_role():
     return render_template("auth/no_role.html")
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@login_required
+def reauthenticate():
+    """Give the password again before a step that moves money or power."""
+    form = ReauthForm()
+    if form.validate_on_submit():
+        if authenticate(db, current_user.email, form.password.data) is None:
+            form.password.errors.append("That is not your password.")
+        else:
+            db.commit()
+            mark_fresh_login()
+            audit.record(db, current_user, "auth.reauthenticate", current_user)
+            db.commit()
+            return redirect(safe_next(request.args.get("next")) or home_url(current_user))
+    return render_template("auth/reauthenticate.html", form=form)

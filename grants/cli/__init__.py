@@ -2,9 +2,9 @@
 
 from flask import Flask
 
-from grants.cli import db, demo, enrol, gifts, ledger, outbox, users, vouchers
+from grants.cli import db, demo, enrol, gifts, ledger, outbox, payouts, users, vouchers
 
 
 def register_commands(app: Flask) -> None:
-    for module in (db, demo, enrol, gifts, ledger, outbox, users, vouchers):
+    for module in (db, demo, enrol, gifts, ledger, outbox, payouts, users, vouchers):
         app.cli.add_command(module.group)

@@ -8,4 +8,4 @@ from grants.security import require_role
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 bp.before_request(require_role(Role.FINANCE))
 
-from grants.finance import views  # noqa: E402,F401
+from grants.finance import batches, views  # noqa: E402,F401
