@@ -12,6 +12,7 @@ from grants.core.models.funding import Grant
 from grants.core.models.gifts import Gift
 from grants.core.models.ledger import Transfer
 from grants.core.models.partners import PartnerGrant, Voucher
+from grants.core.models.payouts import PayoutBatch, PayoutLine
 from grants.core.models.people import User
 from grants.database import get_session
 
@@ -114,7 +115,20 @@ def test_demo_seed_creates_every_role_once(app, runner, auth):
         db = get_session()
         bookings = sorted(db.scalars(select(Voucher.status)).all())
         support = db.scalars(select(PartnerGrant.status)).all()
-    assert bookings == ["booked", "cancelled", "confirmed", "expired", "missed"]
+    assert bookings == [
+        "booked",
+        "cancelled",
+        "confirmed",
+        "confirmed",
+        "confirmed",
+        "expired",
+        "missed",
+    ]
+    with app.app_context():
+        batches = sorted(get_session().scalars(select(PayoutBatch.status)).all())
+        lines = sorted(get_session().scalars(select(PayoutLine.status)).all())
+    assert batches == ["approved", "closed", "discarded", "draft"]
+    assert {"paid", "failed", "pending", "draft"} <= set(lines)
     assert support == ["approved"]
     assert auth.login("partner@demo.test", DEMO_PASSWORD).location == "/partner/"
     auth.logout()

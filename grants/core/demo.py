@@ -40,6 +40,13 @@ from grants.core.partners import (
     propose_partner_grant,
     save_partner,
 )
+from grants.core.payouts import (
+    approve_batch,
+    build_batch,
+    discard_batch,
+    mark_failed,
+    mark_paid,
+)
 from grants.core.people import create_user
 from grants.core.vouchers import (
     VALID_DAYS,
@@ -182,6 +189,33 @@ def _partners(session: Session, users: dict[str, User]) -> None:
     finally:
         clock.advance(back)
     expire_voucher(session, old.id)
+    _payouts(session, users, harbour, desk, maya, cohort, booking)
+
+
+def _payouts(session, users, harbour, desk, maya, cohort, booking) -> None:
+    """Payout batches in every state: closed (one line paid, one failed), approved and
+    waiting to be paid, a draft, and a discarded draft."""
+    finance, finance2 = users["finance@demo.test"], users["finance2@demo.test"]
+    today = clock.now().date()
+
+    def batch(name):
+        return build_batch(
+            session, finance, currency="USD", cutoff=today, request_id=_id(f"batch:{name}")
+        )
+
+    closed = batch("closed")  # Harbour's sessions and Backline's grant
+    approve_batch(session, finance2, closed.id)
+    harbour_line, backline_line = sorted(
+        closed.lines, key=lambda line: line.partner.name != "Harbour Therapy Network"
+    )
+    mark_paid(session, finance, harbour_line.id, bank_reference="BACS-1001", paid_on=today)
+    mark_failed(session, finance, backline_line.id, reason="Bank details out of date")
+    confirm_session(session, desk, booking().code, today)
+    waiting = batch("approved")  # Backline again, and the new session
+    approve_batch(session, finance2, waiting.id)
+    confirm_session(session, desk, booking().code, today)
+    discard_batch(session, finance, batch("discarded").id)
+    batch("draft")
 
 
 def _gifts(session: Session) -> None:

@@ -164,10 +164,9 @@ def approve_batch(session: Session, actor: User, batch_id: int) -> PayoutBatch:
             partner_id=line.partner_id,
             debits_must_not_exceed_credits=True,
         )
-        line.hold_transfer_id = uuid.uuid5(_NAMESPACE, f"hold:{line.id}")
         holds.append(
             NewTransfer(
-                id=line.hold_transfer_id,
+                id=_hold_id(line),
                 debit_account_id=payable.id,
                 credit_account_id=settled.id,
                 amount=line.amount,
@@ -184,7 +183,8 @@ def approve_batch(session: Session, actor: User, batch_id: int) -> PayoutBatch:
             "Discard this batch and build a new one."
         ) from None
     for line in batch.lines:
-        line.status = LineStatus.PENDING
+        # Set only now: the row must not point at a transfer before the ledger wrote it.
+        line.status, line.hold_transfer_id = LineStatus.PENDING, _hold_id(line)
     batch.status, batch.approved_by_id, batch.approved_at = (
         BatchStatus.APPROVED,
         actor.id,
@@ -192,6 +192,10 @@ def approve_batch(session: Session, actor: User, batch_id: int) -> PayoutBatch:
     )
     audit.record(session, actor, "payout.approve", batch, total=batch.total)
     return batch
+
+
+def _hold_id(line: PayoutLine) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"hold:{line.id}")
 
 
 def _locked_line(session: Session, line_id: int) -> PayoutLine:

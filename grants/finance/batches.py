@@ -3,7 +3,6 @@ export, remittance advice; and reconciliation."""
 
 import csv
 import io
-import tempfile
 import uuid
 from datetime import date, timedelta
 
@@ -260,16 +259,16 @@ def export_csv(batch_id: int, what: str):
 @bp.route("/batches/<int:batch_id>/batch.xlsx")
 def export_xlsx(batch_id: int):
     batch = _load(batch_id)
-    spooled = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 (closed by send_file)
-    write_xlsx(spooled.name, db, batch)
-    response = send_file(
-        spooled.name,
+    # Built in memory for the browser; the command-line export streams to a file instead.
+    buffer = io.BytesIO()
+    write_xlsx(buffer, db, batch)
+    buffer.seek(0)
+    return send_file(
+        buffer,
         as_attachment=True,
         download_name=_filename(batch, "report", "xlsx"),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response.call_on_close(spooled.close)  # the temporary file lives until it is sent
-    return response
 
 
 @bp.route("/batches/<int:batch_id>/lines/<int:line_id>/remittance")

@@ -6,6 +6,7 @@ from grants.core.db import commit_with_retry
 from grants.core.errors import DomainError
 from grants.core.models.ledger import Account, Ledger
 from grants.core.models.partners import Partner, Voucher, VoucherStatus
+from grants.core.models.payouts import LineStatus, PayoutBatch, PayoutLine
 from grants.core.money_ledger import PAYABLE
 from grants.core.vouchers import confirm_session, show_code
 from grants.database import db
@@ -44,8 +45,19 @@ def home():
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     ).all()
+    payouts = db.execute(
+        select(PayoutLine, PayoutBatch.currency)
+        .join(PayoutBatch, PayoutBatch.id == PayoutLine.batch_id)
+        .where(
+            PayoutLine.partner_id == partner.id,
+            PayoutLine.status.in_([LineStatus.PENDING, LineStatus.PAID]),
+        )
+        .order_by(PayoutLine.id.desc())
+        .limit(50)
+    ).all()
     return render_template(
         "partner/home.html",
+        payouts=payouts,
         partner=partner,
         owed=owed,
         confirmed=confirmed,
