@@ -16,6 +16,7 @@ from grants.core.clock import clock
 from grants.core.db import commit_with_retry
 from grants.core.ledger import NewTransfer, apply_transfers
 from grants.core.models.cohorts import Cohort
+from grants.core.models.partners import Partner
 from grants.core.models.payouts import PayoutBatch, PayoutLine
 from grants.core.models.people import User
 from grants.core.money_ledger import funding_account, payable_account
@@ -380,3 +381,20 @@ def test_two_approvers_at_once_approve_once(app, owed, make_user):
         thread.join()
     assert the_batch(app).status == "approved"
     assert owed_to(app, owed["p"]) == 0  # held once, not twice (the ledger would refuse)
+
+
+def test_exported_text_cannot_run_as_a_formula(app, owed, tmp_path):
+    with app.app_context():
+        db = get_session()
+        partner = db.get(Partner, owed["p"])
+        partner.name = '=HYPERLINK("http://evil.example","click")'
+        db.commit()
+    f1 = logged_in(app, owed["f1"])
+    build(f1)
+    batch = the_batch(app)
+    rows = _rows(f1.get(f"/finance/batches/{batch.id}/summary.csv").text)
+    assert all(not r["partner"].startswith("=") for r in rows)
+    path = tmp_path / "b.xlsx"
+    path.write_bytes(f1.get(f"/finance/batches/{batch.id}/batch.xlsx").data)
+    names = [row[0] for row in load_workbook(path)["Summary"].iter_rows(values_only=True)]
+    assert '\'=HYPERLINK("http://evil.example","click")' in names

@@ -51,6 +51,16 @@ DETAIL_HEADER = [
 BANK_HEADER = ["payee", "payee_reference", "amount", "currency", "reference"]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(text: str | None) -> str:
+    """Text as a spreadsheet will show it, never run it: a name or purpose typed as
+    "=HYPERLINK(...)" gets a leading apostrophe (OWASP's advice on CSV injection)."""
+    text = text or ""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def major(minor: int, currency: str) -> str:
     """1250 -> "12.50": exact, from integers (never through a float)."""
     exponent = CURRENCIES[currency][1]
@@ -63,13 +73,13 @@ def summary_rows(session: Session, batch: PayoutBatch) -> Iterator[list]:
             select(func.count()).select_from(PayoutItem).where(PayoutItem.line_id == line.id)
         )
         yield [
-            line.partner.name,
-            line.partner.payout_reference,
+            cell(line.partner.name),
+            cell(line.partner.payout_reference),
             batch.currency,
             major(line.amount, batch.currency),
             items,
             line.status,
-            line.bank_reference or "",
+            cell(line.bank_reference),
             line.paid_on.isoformat() if line.paid_on else "",
         ]
 
@@ -102,13 +112,13 @@ def detail_rows(
     for name, amount, code, session_date, cohort, programme, purpose in session.execute(query):
         kind = "session" if code else "grant" if purpose else "other"
         yield [
-            name,
+            cell(name),
             kind,
             f"{code[:4]}-{code[4:]}" if code else "",
             session_date.isoformat() if session_date else "",
-            cohort.name if cohort else "",
-            programme or "",
-            purpose or "",
+            cell(cohort.name if cohort else ""),
+            cell(programme),
+            cell(purpose),
             major(amount, batch.currency),
             batch.currency,
         ]
@@ -120,8 +130,8 @@ def bank_rows(batch: PayoutBatch, site_name: str) -> Iterator[list]:
     for line in batch.lines:
         if line.status in ("pending", "paid"):
             yield [
-                line.partner.name,
-                line.partner.payout_reference,
+                cell(line.partner.name),
+                cell(line.partner.payout_reference),
                 major(line.amount, batch.currency),
                 batch.currency,
                 f"{site_name} payout {batch.id}-{line.id}",
