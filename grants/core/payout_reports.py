@@ -16,9 +16,11 @@ from decimal import Decimal
 from typing import IO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from grants.core.clock import clock
 from grants.core.models.cohorts import Cohort
 from grants.core.models.ledger import Account, Ledger, Transfer
 from grants.core.models.partners import Partner, PartnerGrant, Voucher
@@ -73,21 +75,26 @@ def summary_rows(session: Session, batch: PayoutBatch) -> Iterator[list]:
             select(func.count()).select_from(PayoutItem).where(PayoutItem.line_id == line.id)
         )
         yield [
-            cell(line.partner.name),
-            cell(line.partner.payout_reference),
+            line.partner.name,
+            line.partner.payout_reference,
             batch.currency,
             major(line.amount, batch.currency),
             items,
             line.status,
-            cell(line.bank_reference),
+            line.bank_reference or "",
             line.paid_on.isoformat() if line.paid_on else "",
         ]
 
 
 def detail_rows(
-    session: Session, batch: PayoutBatch, *, progress: Callable[[int], None] | None = None
+    session: Session,
+    batch: PayoutBatch,
+    *,
+    line_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[list]:
-    """One row per session or grant paid, streamed from the database in chunks."""
+    """One row per session or grant paid (by the whole batch, or by one line), streamed from
+    the database in chunks."""
     query = (
         select(
             Partner.name,
@@ -106,19 +113,20 @@ def detail_rows(
         .outerjoin(Programme, Programme.id == Cohort.programme_id)
         .outerjoin(PartnerGrant, PartnerGrant.transfer_id == PayoutItem.transfer_id)
         .where(PayoutLine.batch_id == batch.id)
+        .where(PayoutLine.id == line_id if line_id is not None else True)
         .order_by(Partner.name, PayoutItem.id)
         .execution_options(yield_per=1000)
     )
     for name, amount, code, session_date, cohort, programme, purpose in session.execute(query):
         kind = "session" if code else "grant" if purpose else "other"
         yield [
-            cell(name),
+            name,
             kind,
             f"{code[:4]}-{code[4:]}" if code else "",
             session_date.isoformat() if session_date else "",
-            cell(cohort.name if cohort else ""),
-            cell(programme),
-            cell(purpose),
+            cohort.name if cohort else "",
+            programme or "",
+            purpose or "",
             major(amount, batch.currency),
             batch.currency,
         ]
@@ -128,20 +136,25 @@ def detail_rows(
 
 def bank_rows(batch: PayoutBatch, site_name: str) -> Iterator[list]:
     for line in batch.lines:
-        if line.status in ("pending", "paid"):
+        # Only what is still to be paid: a file uploaded again must not pay anyone twice.
+        if line.status == "pending":
             yield [
-                cell(line.partner.name),
-                cell(line.partner.payout_reference),
+                line.partner.name,
+                line.partner.payout_reference,
                 major(line.amount, batch.currency),
                 batch.currency,
                 f"{site_name} payout {batch.id}-{line.id}",
             ]
 
 
+def csv_safe(row: list) -> list:
+    return [cell(value) if isinstance(value, str) else value for value in row]
+
+
 def write_csv(out: IO[str], header: list[str], rows) -> None:
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(csv_safe(row) for row in rows)
 
 
 def write_xlsx(
@@ -153,20 +166,32 @@ def write_xlsx(
     summary = book.create_sheet("Summary")
     summary.append(SUMMARY_HEADER)
     for row in summary_rows(session, batch):
-        summary.append(_typed(row, amount_at=3))
-    summary.append(["Total", "", batch.currency, Decimal(major(batch.total, batch.currency))])
+        summary.append(_typed(summary, row, amount_at=3))
+    live = sum(line.amount for line in batch.lines if line.status != "failed")
+    summary.append(
+        ["Total paid or to pay", "", batch.currency, Decimal(major(live, batch.currency))]
+    )
     detail = book.create_sheet("Detail")
     detail.append(DETAIL_HEADER)
     for row in detail_rows(session, batch, progress=progress):
-        detail.append(_typed(row, amount_at=7))
+        detail.append(_typed(detail, row, amount_at=7))
     book.save(path)
 
 
-def _typed(row: list, *, amount_at: int) -> list:
-    # Amounts as numbers in the spreadsheet, so totals can be summed there too.
-    row = list(row)
-    row[amount_at] = Decimal(row[amount_at])
-    return row
+def _typed(sheet, row: list, *, amount_at: int) -> list:
+    """Amounts as numbers, so totals can be summed in the spreadsheet too; text as explicit
+    text cells, so nothing typed into a name or purpose can run as a formula."""
+    typed = []
+    for index, value in enumerate(row):
+        if index == amount_at:
+            typed.append(Decimal(value))
+        elif isinstance(value, str):
+            text = WriteOnlyCell(sheet, value=value)
+            text.data_type = "s"  # openpyxl would take "=..." for a formula
+            typed.append(text)
+        else:
+            typed.append(value)
+    return typed
 
 
 # --- reconciliation ----------------------------------------------------------------------
@@ -181,6 +206,8 @@ class ReconciliationLine:
     grants: int
     paid: int
     owed_at_end: int
+    # When the period reaches today: what the account's own balance says (posted only).
+    balance_now: int | None = None
 
     @property
     def expected_end(self) -> int:
@@ -188,7 +215,8 @@ class ReconciliationLine:
 
     @property
     def holds(self) -> bool:
-        return self.expected_end == self.owed_at_end
+        matches_balance = self.balance_now is None or self.balance_now == self.owed_at_end
+        return self.expected_end == self.owed_at_end and matches_balance
 
 
 def reconcile(session: Session, start: date, end: date) -> list[ReconciliationLine]:
@@ -222,5 +250,9 @@ def reconcile(session: Session, start: date, end: date) -> list[ReconciliationLi
                 credits(into & after) - credits(out & after),
             ).where(posted, into | out)
         ).one()
-        lines.append(ReconciliationLine(partner.name, ledger.unit, *[int(f) for f in figures]))
+        line = ReconciliationLine(partner.name, ledger.unit, *[int(f) for f in figures])
+        if finish > clock.now():
+            # The transfers' sum is checked against the balance the ledger keeps, too.
+            line.balance_now = account.credits_posted - account.debits_posted
+        lines.append(line)
     return lines

@@ -33,6 +33,7 @@ from grants.core.payout_reports import (
     DETAIL_HEADER,
     SUMMARY_HEADER,
     bank_rows,
+    csv_safe,
     detail_rows,
     reconcile,
     summary_rows,
@@ -153,6 +154,7 @@ def approve(batch_id: int):
 
 
 @bp.route("/batches/<int:batch_id>/discard", methods=["POST"])
+@fresh_login_required
 def discard(batch_id: int):
     _load(batch_id)
     return _act(
@@ -206,6 +208,7 @@ def pay_line(batch_id: int, line_id: int):
 
 
 @bp.route("/batches/<int:batch_id>/lines/<int:line_id>/fail", methods=["POST"])
+@fresh_login_required
 def fail_line(batch_id: int, line_id: int):
     _line(batch_id, line_id)
     form = FailForm()
@@ -230,7 +233,7 @@ def _csv_response(batch: PayoutBatch, what: str, header: list[str], rows) -> Res
         writer = csv.writer(buffer)
         writer.writerow(header)
         for row in rows:
-            writer.writerow(row)
+            writer.writerow(csv_safe(row))
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -274,7 +277,7 @@ def export_xlsx(batch_id: int):
 @bp.route("/batches/<int:batch_id>/lines/<int:line_id>/remittance")
 def remittance(batch_id: int, line_id: int):
     line = _line(batch_id, line_id)
-    rows = [row for row in detail_rows(db, line.batch) if row[0] == line.partner.name]
+    rows = list(detail_rows(db, line.batch, line_id=line.id))
     return render_template("finance/remittance.html", line=line, batch=line.batch, rows=rows)
 
 
@@ -286,7 +289,7 @@ def reconciliation():
         end = date.fromisoformat(request.args.get("end", ""))
     except ValueError:
         start, end = today.replace(day=1), today
-    if end < start or (end - start) > timedelta(days=3660):
+    if end < start or (end - start) > timedelta(days=3660) or end.year > 9000:
         start, end = today.replace(day=1), today
     lines = reconcile(db, start, end)
     return render_template("finance/reconciliation.html", lines=lines, start=start, end=end)

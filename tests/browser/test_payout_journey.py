@@ -96,6 +96,6 @@ def test_build_approve_pay_and_export(page, snap, app, make_user, make_cohort, t
     download.value.save_as(path)
     book = load_workbook(path)
     summary = list(book["Summary"].iter_rows(values_only=True))
-    assert summary[-1][0] == "Total" and float(summary[-1][3]) == 1234.56
+    assert summary[-1][0] == "Total paid or to pay" and float(summary[-1][3]) == 1234.56
     detail = list(book["Detail"].iter_rows(values_only=True))[1:]
     assert [(row[1], float(row[7])) for row in detail] == [("grant", 1234.56)]
