@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean translations extract-messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,16 +22,17 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	@touch $@
 
 ## make run: migrate, load demo data into an empty database, serve on http://$(HOST):$(PORT)
-run: $(VENV)/.installed
+run: $(VENV)/.installed translations
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo seed --if-empty
+	$(BIN)/flask --app wsgi resources import --if-empty
 	@echo
 	@echo "  Serving on http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	@echo
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 ## make test: lint, then the whole suite (SQLite unless GRANTS_TEST_DATABASE_URL is set)
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test translations
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -41,6 +42,18 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## make translations: compile every language's catalogue (translations/*/LC_MESSAGES/*.mo)
+translations: $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d translations
+
+## make extract-messages: gather the English from code and templates into every catalogue;
+## new messages arrive untranslated (see docs/translations.md)
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output \
+	  -k _l -k lazy_gettext -k lazy_ngettext:1,2 -o translations/messages.pot .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations \
+	  --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache test-artifacts

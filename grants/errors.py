@@ -1,6 +1,8 @@
 """Error pages that say what happened in plain words, and never leak a stack trace."""
 
 from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -8,19 +10,28 @@ from werkzeug.exceptions import HTTPException
 from grants.database import db
 
 MESSAGES = {
-    400: ("Something in that request was not right", "Please go back and try again."),
-    403: ("This page is not open to you", "If you think it should be, ask programme staff."),
-    404: ("We could not find that page", "It may have moved, or the link may be mistyped."),
-    405: ("That action is not available here", "Please go back and use the buttons on the page."),
+    400: (_l("Something in that request was not right"), _l("Please go back and try again.")),
+    403: (
+        _l("This page is not open to you"),
+        _l("If you think it should be, ask programme staff."),
+    ),
+    404: (_l("We could not find that page"), _l("It may have moved, or the link may be mistyped.")),
+    405: (
+        _l("That action is not available here"),
+        _l("Please go back and use the buttons on the page."),
+    ),
     429: (
-        "Too many attempts",
-        "For everyone's safety there is a limit on tries. Please wait a few minutes.",
+        _l("Too many attempts"),
+        _l("For everyone's safety there is a limit on tries. Please wait a few minutes."),
     ),
     413: (
-        "That file is too large",
-        "Uploads can be at most 2 MB. Split the list into smaller files and upload each.",
+        _l("That file is too large"),
+        _l("Uploads can be at most 2 MB. Split the list into smaller files and upload each."),
     ),
-    500: ("Something went wrong on our side", "Nothing was changed. Please try again shortly."),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("Nothing was changed. Please try again shortly."),
+    ),
 }
 
 
@@ -29,8 +40,8 @@ def init_app(app: Flask) -> None:
     def _csrf(error):
         return render_template(
             "error.html",
-            title="This form had expired",
-            message="For your security, forms expire. Please go back, reload and try again.",
+            title=_("This form had expired"),
+            message=_("For your security, forms expire. Please go back, reload and try again."),
         ), 400
 
     @app.errorhandler(HTTPException)
@@ -47,9 +58,11 @@ def init_app(app: Flask) -> None:
         app.logger.warning("integrity conflict: %s", type(error.orig).__name__)
         return render_template(
             "error.html",
-            title="That changed at the same moment somewhere else",
-            message="Nothing was saved from this request. Reload the page to see the "
-            "latest state, then try again if it is still needed.",
+            title=_("That changed at the same moment somewhere else"),
+            message=_(
+                "Nothing was saved from this request. Reload the page to see the "
+                "latest state, then try again if it is still needed."
+            ),
         ), 409
 
     @app.errorhandler(Exception)

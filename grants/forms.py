@@ -1,5 +1,12 @@
 """Form pieces shared by every area."""
 
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+from babel import Locale, UnknownLocaleError
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
@@ -10,10 +17,31 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token travels."""
 
 
+def _sort_key(name: str) -> str:
+    """Alphabetical as a reader expects it: "Éire" with the Es, case ignored."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@cache
+def _localised_names(locale: str) -> tuple[tuple[str, str], ...]:
+    """Every country code we know, named in `locale` (Babel's CLDR names), by name. English
+    keeps the names (and order) people type them in, from grants.core.countries."""
+    if locale.split("_")[0] == "en":
+        return tuple(country_names().items())
+    try:
+        territories = Locale.parse(locale).territories
+    except (ValueError, UnknownLocaleError):
+        territories = {}
+    names = {code: territories.get(code, name) for code, name in country_names().items()}
+    return tuple(sorted(names.items(), key=lambda item: _sort_key(item[1])))
+
+
 def region_choices() -> list[SelectChoice]:
-    """The US and the UK first (where the programme runs today), then every country."""
-    names = country_names()
-    first = [SelectChoice("US", "United States"), SelectChoice("GB", "United Kingdom")]
-    return first + [
-        SelectChoice(code, name) for code, name in names.items() if code not in {"US", "GB"}
-    ]
+    """The US and the UK first (where the programme runs today), then every country, named
+    and ordered in the reader's language."""
+    locale = get_locale()
+    names = _localised_names(str(locale) if locale else "en")
+    lookup = dict(names)
+    first = [SelectChoice(code, lookup[code]) for code in ("US", "GB")]
+    return first + [SelectChoice(code, name) for code, name in names if code not in {"US", "GB"}]

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, g, render_template
+from flask_babel import lazy_gettext as _l
 from flask_mail import Connection, Mail, Message
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,18 +25,21 @@ from grants.core.models.gifts import Gift, GiftStatus
 from grants.core.models.outbox import OutboxMessage
 from grants.core.models.people import User
 from grants.core.tokens import make_token
+from grants.i18n import in_locale
 
 mail = Mail()
 
 # Sent straight after a web request; anything beyond waits for `flask outbox send`.
 SEND_AFTER_REQUEST = 20
 
+# Each subject is translated when its message is rendered, in the recipient's language;
+# %(name)s placeholders take values from the message's context.
 SUBJECTS = {
-    "invitation": "Your invitation to {programme}",
-    "password_reset": "Choose a new password",
-    "funding_decided": "An update on your request",
-    "gift_received": "{giver} sent you a gift",
-    "gift_update": "An update on your gift",
+    "invitation": _l("Your invitation to %(programme)s"),
+    "password_reset": _l("Choose a new password"),
+    "funding_decided": _l("An update on your request"),
+    "gift_received": _l("%(giver)s sent you a gift"),
+    "gift_update": _l("An update on your gift"),
 }
 
 
@@ -45,10 +49,20 @@ class NoLongerApplicable(Exception):
 
 @dataclass
 class DeliveryReport:
+    """What a run of the sender did, for the operator's terminal and logs (in English, like
+    the command line; no recipient reads it)."""
+
     sent: int = 0
     retrying: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def note(self, message_id: int, error: str) -> None:
+        self.errors.append(_operator_line(message_id, error))
+
+
+def _operator_line(message_id: int, error: str) -> str:
+    return f"message {message_id}: {error}"
 
 
 def init_app(app: Flask) -> None:
@@ -205,7 +219,7 @@ def _record(
                 session, message_id, token, error, permanent=permanent, forget=forget
             ),
         )
-    report.errors.append(f"message {message_id}: {error}")
+    report.note(message_id, error)
     if permanent:
         report.failed += 1
     else:
@@ -223,12 +237,18 @@ def _describe(error: BaseException) -> str:
 
 def _render(session: Session, row: OutboxMessage) -> Message:
     context = CONTEXTS[row.template](session, row.params)
-    subject = SUBJECTS[row.template].format(**context)
+    # In the recipient's language: their own saved choice where the context found one (a
+    # password reset looks the account up only now), else the one queued with the message.
+    locale = context.pop("recipient_locale", None) or row.locale
+    with in_locale(locale):
+        subject = SUBJECTS[row.template] % context
+        body = render_template(f"email/{row.template}.txt", **context)
+        html = render_template(f"email/{row.template}.html", **context)
     message = Message(
         subject=subject,
         recipients=[row.to_address],
-        body=render_template(f"email/{row.template}.txt", **context),
-        html=render_template(f"email/{row.template}.html", **context),
+        body=body,
+        html=html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )
     # The same Message-ID on every attempt: a receiving server can drop a repeat.
@@ -276,6 +296,7 @@ def _password_reset(session: Session, params: dict) -> dict:
         {"u": user.id, "g": user.session_generation},
     )
     return {
+        "recipient_locale": user.locale,  # their own choice, if they made one
         "name": user.name,
         "link": external_url("auth.reset_password", token=token),
         "minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,

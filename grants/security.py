@@ -7,6 +7,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -16,7 +18,10 @@ from grants.database import db
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to see that page."
+login_manager.login_message = _l("Please log in to see that page.")
+# Flask-Login flashes the message through this: the reader's words, as a plain string
+# (a flashed message is kept in the session cookie).
+login_manager.localize_callback = str
 login_manager.login_message_category = "info"
 # Flask-Login's "strong" mode would log people out on a network change (phones); the
 # session generation in the user id does the job of ending sessions instead.
@@ -88,20 +93,23 @@ def home_url(user: User) -> str:
     return url_for("auth.no_role")
 
 
+# The navigation's name for each area.
+AREA_LABELS = {
+    "wallet.home": _l("My sessions"),
+    "staff.home": _l("Programme"),
+    "partner.home": _l("Partner"),
+    "finance.home": _l("Finance"),
+    "admin.home": _l("Admin"),
+}
+
+
 def areas_for(user: User) -> list[tuple[str, str]]:
     """(label, url) of each area the user may enter, for the navigation."""
-    labels = {
-        "wallet.home": "My sessions",
-        "staff.home": "Programme",
-        "partner.home": "Partner",
-        "finance.home": "Finance",
-        "admin.home": "Admin",
-    }
     seen: list[str] = []
     for role, endpoint in reversed(HOMES):
         if user.has_role(role) and endpoint not in seen:
             seen.append(endpoint)
-    return [(labels[endpoint], url_for(endpoint)) for endpoint in seen]
+    return [(str(AREA_LABELS[endpoint]), url_for(endpoint)) for endpoint in seen]
 
 
 FRESH_FOR = timedelta(minutes=15)
@@ -121,7 +129,7 @@ def fresh_login_required(view):
         given = session.get("login_at")
         if given is None or clock.now().timestamp() - given > FRESH_FOR.total_seconds():
             if request.method == "POST":
-                flash("For this step, please confirm your password first.", "info")
+                flash(_("For this step, please confirm your password first."), "info")
                 return redirect(
                     url_for(
                         "auth.reauthenticate",

@@ -37,17 +37,15 @@ def init_app(app: Flask) -> None:
 
 
 def reader_locale() -> str:
-    """The reader's locale for numbers and money: their profile's, else their browser's."""
-    from babel import Locale, UnknownLocaleError
-    from flask_login import current_user
+    """The reader's locale for numbers and money: the language the page (or email) is read
+    in (see grants.i18n), English outside a request."""
+    from flask_babel import get_locale
 
-    wanted = getattr(current_user, "locale", None) if current_user else None
-    if not wanted and request:
-        wanted = request.accept_languages.best
     try:
-        return str(Locale.parse((wanted or "en").replace("-", "_")))
-    except (ValueError, UnknownLocaleError):
+        locale = get_locale()
+    except RuntimeError:  # an app context with no request and no forced locale
         return "en"
+    return str(locale) if locale else "en"
 
 
 def money_filter(minor: int, currency: str) -> str:

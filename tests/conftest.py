@@ -50,6 +50,20 @@ def pytest_configure(config):
         raise pytest.UsageError(
             "GRANTS_REQUIRE_POSTGRES=1 but GRANTS_TEST_DATABASE_URL is not a PostgreSQL URL"
         )
+    _compile_catalogues()
+
+
+def _compile_catalogues() -> None:
+    """Tests read the catalogues as they are in the tree, compiled now (what `make
+    translations` does), so an edited .po is never tested through a stale .mo."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (Path(__file__).resolve().parent.parent / "translations").glob("*/LC_MESSAGES/*.po"):
+        with po.open("rb") as handle:
+            catalogue = read_po(handle)
+        with po.with_suffix(".mo").open("wb") as handle:
+            write_mo(handle, catalogue)
 
 
 def pytest_report_header(config):

@@ -57,7 +57,13 @@ def test_anonymous_visitors_are_sent_to_login_from_every_area(client):
         assert response.location.startswith("/auth/login?next=")
 
 
-def test_the_public_resources_page_needs_no_login(client):
+def test_the_public_resources_page_needs_no_login(app, client):
+    from grants.core.resources import load_seed
+
+    with app.app_context():
+        db = get_session()
+        load_seed(db)
+        db.commit()
     page = client.get("/resources/")
     assert page.status_code == 200 and "988" in page.text and "116 123" in page.text
 

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import render_template, request
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from wtforms import SelectChoice
@@ -27,8 +28,8 @@ def audit_log():
         .where(AuditEntry.object_type.is_not(None))
         .order_by(AuditEntry.object_type)
     ).all()
-    form.action.choices = [SelectChoice("", "Any action")] + [SelectChoice(a) for a in actions]
-    form.object_type.choices = [SelectChoice("", "Any type")] + [SelectChoice(t) for t in types]
+    form.action.choices = [SelectChoice("", _("Any action"))] + [SelectChoice(a) for a in actions]
+    form.object_type.choices = [SelectChoice("", _("Any type"))] + [SelectChoice(t) for t in types]
 
     actor = aliased(User)
     query = select(AuditEntry, actor).outerjoin(actor, actor.id == AuditEntry.actor_id)

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,25 +18,27 @@ from grants.forms import region_choices
 
 class ProgrammeForm(FlaskForm):
     code = StringField(
-        "Code",
-        validators=[DataRequired("Enter a code."), Length(max=16)],
-        description="Short and in capitals, such as RADAR.",
+        _l("Code"),
+        validators=[DataRequired(_l("Enter a code.")), Length(max=16)],
+        description=_l("Short and in capitals, such as RADAR."),
     )
-    name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=100)])
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=100)])
     consent = TextAreaField(
-        "Consent text",
-        validators=[DataRequired("Write the consent text.")],
-        description="What ambassadors agree to when they join: how their details are used.",
+        _l("Consent text"),
+        validators=[DataRequired(_l("Write the consent text."))],
+        description=_l("What ambassadors agree to when they join: how their details are used."),
         render_kw={"rows": 10},
     )
 
 
 class ConsentForm(FlaskForm):
     consent = TextAreaField(
-        "New version of the consent text",
-        validators=[DataRequired("Write the consent text.")],
-        description="Ambassadors who join from now on agree to this version; earlier "
-        "agreements stay on record with their version.",
+        _l("New version of the consent text"),
+        validators=[DataRequired(_l("Write the consent text."))],
+        description=_l(
+            "Ambassadors who join from now on agree to this version; earlier "
+            "agreements stay on record with their version."
+        ),
         render_kw={"rows": 10},
     )
 
@@ -44,38 +47,40 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form changes nothing
 
-    action = SelectField("Action", validators=[Optional()])
-    actor = StringField("Who (email)", validators=[Optional(), Length(max=254)])
-    object_type = SelectField("Record type", validators=[Optional()])
-    object_id = StringField("Record id", validators=[Optional(), Length(max=64)])
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    action = SelectField(_l("Action"), validators=[Optional()])
+    actor = StringField(_l("Who (email)"), validators=[Optional(), Length(max=254)])
+    object_type = SelectField(_l("Record type"), validators=[Optional()])
+    object_id = StringField(_l("Record id"), validators=[Optional(), Length(max=64)])
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])
 
 
 class PartnerForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=200)])
     kind = SelectField(
-        "Kind",
+        _l("Kind"),
         choices=[
-            SelectChoice("therapy", "Therapy provider (paid per session)"),
-            SelectChoice("nonprofit", "Nonprofit (direct support)"),
+            SelectChoice("therapy", _l("Therapy provider (paid per session)")),
+            SelectChoice("nonprofit", _l("Nonprofit (direct support)")),
         ],
     )
-    currency = SelectField("Paid in", choices=[SelectChoice(c) for c in CURRENCIES])
+    currency = SelectField(_l("Paid in"), choices=[SelectChoice(c) for c in CURRENCIES])
     regions = SelectMultipleField(
-        "Regions served",
-        validators=[DataRequired("Choose at least one region.")],
+        _l("Regions served"),
+        validators=[DataRequired(_l("Choose at least one region."))],
         render_kw={"size": 6},
     )
-    contact_name = StringField("Contact name", validators=[Length(max=200)])
-    contact_email = EmailField("Contact email", validators=[Length(max=254)])
+    contact_name = StringField(_l("Contact name"), validators=[Length(max=200)])
+    contact_email = EmailField(_l("Contact email"), validators=[Length(max=254)])
     payout_reference = StringField(
-        "Payout reference",
+        _l("Payout reference"),
         validators=[Length(max=64)],
-        description="Only the last four characters are kept, to recognise it on payouts. "
-        "Leave empty to keep the current one.",
+        description=_l(
+            "Only the last four characters are kept, to recognise it on payouts. "
+            "Leave empty to keep the current one."
+        ),
     )
-    active = BooleanField("Active (clients can book, money can be given)", default=True)
+    active = BooleanField(_l("Active (clients can book, money can be given)"), default=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,5 +88,9 @@ class PartnerForm(FlaskForm):
 
 
 class PartnerUserForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Enter their name."), Length(max=200)])
-    email = EmailField("Email", validators=[DataRequired("Enter their email."), Length(max=254)])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Enter their name.")), Length(max=200)]
+    )
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(_l("Enter their email.")), Length(max=254)]
+    )

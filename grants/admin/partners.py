@@ -1,6 +1,7 @@
 """Partners and the people who log in for them."""
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -57,7 +58,7 @@ def partner(partner_id: int | None = None):
             db.rollback()
             form.form_errors.append(error.message)
         else:
-            flash(f"{saved.name} is saved.", "success")
+            flash(_("%(name)s is saved.", name=saved.name), "success")
             return redirect(url_for(".partner", partner_id=saved.id))
     people = (
         db.scalars(select(User).where(User.partner_id == partner_id).order_by(User.name)).all()
@@ -81,7 +82,7 @@ def partner_user(partner_id: int):
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
-                flash(error, "error")
+                flash(str(error), "error")
         return redirect(url_for(".partner", partner_id=partner_id))
     email, name = form.email.data, form.name.data
     actor = current_user._get_current_object()
@@ -96,8 +97,11 @@ def partner_user(partner_id: int):
         flash(error.message, "error")
     else:
         flash(
-            f"{name} can now log in for this partner; they have been emailed a link to "
-            "choose a password.",
+            _(
+                "%(name)s can now log in for this partner; they have been emailed a link to "
+                "choose a password.",
+                name=name,
+            ),
             "success",
         )
     return redirect(url_for(".partner", partner_id=partner_id))

@@ -1,6 +1,7 @@
 """Programmes and their consent texts."""
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -24,7 +25,7 @@ def programmes():
         except DomainError as error:
             form.form_errors.append(error.message)
         else:
-            flash(f"Programme {programme.code} added.", "success")
+            flash(_("Programme %(code)s added.", code=programme.code), "success")
             return redirect(url_for(".programmes"))
     listed = db.scalars(select(Programme).order_by(Programme.code)).all()
     return render_template("admin/programmes.html", programmes=listed, form=form)
@@ -47,6 +48,9 @@ def consent(programme_id: int):
         except DomainError as error:
             form.consent.errors.append(error.message)
         else:
-            flash(f"Version {text.version} of the consent text is published.", "success")
+            flash(
+                _("Version %(version)s of the consent text is published.", version=text.version),
+                "success",
+            )
             return redirect(url_for(".programmes"))
     return render_template("admin/consent.html", programme=programme, current=current, form=form)

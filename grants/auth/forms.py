@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -5,61 +6,61 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "Email",
-        validators=[DataRequired("Enter your email."), Length(max=254)],
+        _l("Email"),
+        validators=[DataRequired(_l("Enter your email.")), Length(max=254)],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Enter your password."), Length(max=256)],
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=256)],
         render_kw={"autocomplete": "current-password"},
     )
 
 
-NEW_PASSWORD_HINT = "At least 12 characters. A few unrelated words make a strong one."
+NEW_PASSWORD_HINT = _l("At least 12 characters. A few unrelated words make a strong one.")
 
 
 class AcceptInvitationForm(FlaskForm):
     new_password = PasswordField(
-        "Choose a password",
+        _l("Choose a password"),
         validators=[Length(max=256)],
         description=NEW_PASSWORD_HINT,
         render_kw={"autocomplete": "new-password"},
     )
     confirm_password = PasswordField(
-        "Type the password again", render_kw={"autocomplete": "new-password"}
+        _l("Type the password again"), render_kw={"autocomplete": "new-password"}
     )
     current_password = PasswordField(
-        "Your password",
+        _l("Your password"),
         validators=[Length(max=256)],
-        description="You already have an account with us: confirm it is you.",
+        description=_l("You already have an account with us: confirm it is you."),
         render_kw={"autocomplete": "current-password"},
     )
     consent = BooleanField(
-        "I have read this and I agree",
-        validators=[DataRequired("Tick the box to agree before you join.")],
+        _l("I have read this and I agree"),
+        validators=[DataRequired(_l("Tick the box to agree before you join."))],
     )
     consent_text_id = HiddenField()
 
 
 class ResetRequestForm(FlaskForm):
     email = EmailField(
-        "Email",
-        validators=[DataRequired("Enter your email."), Length(max=254)],
+        _l("Email"),
+        validators=[DataRequired(_l("Enter your email.")), Length(max=254)],
         render_kw={"autocomplete": "username"},
     )
 
 
 class ResetPasswordForm(FlaskForm):
     new_password = PasswordField(
-        "New password",
-        validators=[DataRequired("Choose a password."), Length(max=256)],
+        _l("New password"),
+        validators=[DataRequired(_l("Choose a password.")), Length(max=256)],
         description=NEW_PASSWORD_HINT,
         render_kw={"autocomplete": "new-password"},
     )
     confirm_password = PasswordField(
-        "Type it again",
-        validators=[EqualTo("new_password", "The two passwords are not the same.")],
+        _l("Type it again"),
+        validators=[EqualTo("new_password", _l("The two passwords are not the same."))],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -70,7 +71,7 @@ class AcceptGiftLinkForm(AcceptInvitationForm):
 
 class ReauthForm(FlaskForm):
     password = PasswordField(
-        "Your password",
-        validators=[DataRequired("Enter your password."), Length(max=256)],
+        _l("Your password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=256)],
         render_kw={"autocomplete": "current-password"},
     )

@@ -1,6 +1,9 @@
 """A gift's emailed link: see the gift, then accept it (signing up when new) or decline."""
 
 from flask import current_app, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_user
 
 from grants.auth import bp
@@ -14,10 +17,25 @@ from grants.core.models.gifts import Gift, GiftStatus
 from grants.core.tokens import LinkInvalid, read_token
 from grants.database import db
 from grants.forms import ActionForm
+from grants.i18n import current_language
 
 # The link's signature only proves it is ours; the gift's own expiry decides how long it
 # can be answered.
 LINK_MAX_AGE = 400 * 24 * 3600
+
+
+# "This gift was already ...", one sentence per state (the word agrees with "gift").
+ALREADY = {
+    GiftStatus.ACCEPTED: _l("This gift was already accepted."),
+    GiftStatus.DECLINED: _l("This gift was already declined."),
+    GiftStatus.REVOKED: _l("This gift was already revoked."),
+    GiftStatus.EXPIRED: _l("This gift was already expired."),
+}
+
+
+def _already(status: str) -> str:
+    found = ALREADY.get(status)
+    return str(found) if found is not None else _("This gift is no longer open.")
 
 
 def _problem(message: str):
@@ -40,12 +58,12 @@ def gift_link(token: str):
     try:
         gift_id, nonce = _read(token)
     except (LinkInvalid, KeyError, TypeError, ValueError):
-        return _problem("This gift link is not valid. Check that it was copied in full.")
+        return _problem(_("This gift link is not valid. Check that it was copied in full."))
     gift = db.get(Gift, gift_id)
     if gift is None or gift.nonce != nonce:
         if gift is not None and gift.status != GiftStatus.PENDING:
-            return _problem(f"This gift was already {gift.status}.")
-        return _problem("This gift link is not valid.")
+            return _problem(_already(gift.status))
+        return _problem(_("This gift link is not valid."))
 
     consent = current_consent(db, gift.cohort.programme_id)
     signed_in = _signed_in_recipient(gift)
@@ -57,9 +75,10 @@ def gift_link(token: str):
             and not has_password
             and (form.new_password.data != form.confirm_password.data)
         ):
-            form.confirm_password.errors.append("The two passwords are not the same.")
+            form.confirm_password.errors.append(_("The two passwords are not the same."))
         else:
             raw = form.consent_text_id.data or ""
+            locale = current_language()  # the giver's email, if they have not chosen one
             consent_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
             try:
                 done = commit_with_retry(
@@ -72,12 +91,13 @@ def gift_link(token: str):
                         signed_in=signed_in,
                         new_password=form.new_password.data if not has_password else None,
                         current_password=form.current_password.data if has_password else None,
+                        locale=locale,
                     ),
                 )
             except InvalidInput as error:
                 target = (
                     form.consent
-                    if "consent" in error.message
+                    if "consent" in str(error)  # the English, whatever the reader's language
                     else (form.current_password if has_password else form.new_password)
                 )
                 target.errors.append(error.message)
@@ -86,21 +106,28 @@ def gift_link(token: str):
             else:
                 if done.status == GiftStatus.EXPIRED:
                     return _problem(
-                        "This gift has expired; its sessions went back to the person who sent them."
+                        _(
+                            "This gift has expired; its sessions went back to the person who "
+                            "sent them."
+                        )
                     )
                 user = done.recipient
                 if signed_in is None:
                     session.clear()
                     login_user(user)
                 flash(
-                    f"{done.sessions} session{'s' if done.sessions != 1 else ''} from "
-                    f"{done.giver.name} are now yours.",
+                    ngettext(
+                        "%(num)s session from %(giver)s are now yours.",
+                        "%(num)s sessions from %(giver)s are now yours.",
+                        done.sessions,
+                        giver=done.giver.name,
+                    ),
                     "success",
                 )
                 return redirect(url_for("wallet.home"))
     state = gift.state_at(clock.now())
     if state != GiftStatus.PENDING:
-        return _problem(f"This gift was already {state}.")
+        return _problem(_already(state))
     return render_template(
         "auth/gift.html",
         gift=gift,
@@ -118,13 +145,14 @@ def gift_decline(token: str):
     try:
         gift_id, nonce = _read(token)
     except (LinkInvalid, KeyError, TypeError, ValueError):
-        return _problem("This gift link is not valid. Check that it was copied in full.")
+        return _problem(_("This gift link is not valid. Check that it was copied in full."))
     try:
-        done = commit_with_retry(db, lambda: decline_gift(db, gift_id, nonce))
+        locale = current_language()  # the giver's email, if they have not chosen one
+        done = commit_with_retry(db, lambda: decline_gift(db, gift_id, nonce, locale=locale))
     except DomainError as error:
         return _problem(error.message)
     if done.status == GiftStatus.EXPIRED:
         return _problem(
-            "This gift had already expired; its sessions went back to the person who sent them."
+            _("This gift had already expired; its sessions went back to the person who sent them.")
         )
     return render_template("auth/gift_declined.html", gift=done)

@@ -1,6 +1,7 @@
 """Accepting an invitation from its emailed link, and resetting a forgotten password."""
 
 from flask import current_app, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
 from flask_login import login_user
 
 from grants.auth import bp
@@ -9,8 +10,9 @@ from grants.core.db import commit_with_retry
 from grants.core.enrolment import accept_invitation, current_consent, open_invitation
 from grants.core.errors import DomainError, InvalidInput
 from grants.core.people import request_password_reset, set_password, user_for_reset
-from grants.core.tokens import LinkInvalid, read_token
+from grants.core.tokens import LinkExpired, LinkInvalid, read_token
 from grants.database import db
+from grants.i18n import current_language
 
 
 def _link_problem(message: str):
@@ -29,9 +31,9 @@ def invitation(token: str):
         enrolment_id, nonce = int(payload["e"]), str(payload["n"])
         enrolment = open_invitation(db, enrolment_id, nonce)
     except (LinkInvalid, KeyError, TypeError, ValueError) as error:
-        message = getattr(error, "message", "This link is not valid.")
-        if "expired" in message:
-            message += " Ask programme staff to send you a new invitation."
+        message = getattr(error, "message", None) or _("This link is not valid.")
+        if isinstance(error, LinkExpired):
+            message += " " + _("Ask programme staff to send you a new invitation.")
         return _link_problem(message)
     except DomainError as error:
         return _link_problem(error.message)
@@ -41,7 +43,7 @@ def invitation(token: str):
     form = AcceptInvitationForm(consent_text_id=consent.id)
     if form.validate_on_submit():
         if not has_password and form.new_password.data != form.confirm_password.data:
-            form.confirm_password.errors.append("The two passwords are not the same.")
+            form.confirm_password.errors.append(_("The two passwords are not the same."))
         else:
             try:
                 raw_id = form.consent_text_id.data or ""
@@ -59,7 +61,7 @@ def invitation(token: str):
                 )
             except InvalidInput as error:
                 target = form.current_password if has_password else form.new_password
-                if "consent" in error.message:
+                if "consent" in str(error):  # the English, whatever the reader's language
                     target = form.consent
                 target.errors.append(error.message)
             except DomainError as error:
@@ -68,7 +70,7 @@ def invitation(token: str):
                 user = accepted.user
                 session.clear()
                 login_user(user)
-                flash(f"Welcome to {accepted.cohort.name}.", "success")
+                flash(_("Welcome to %(cohort)s.", cohort=accepted.cohort.name), "success")
                 return redirect(url_for("wallet.home"))
     return render_template(
         "auth/invitation.html",
@@ -84,11 +86,16 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         email = form.email.data
-        commit_with_retry(db, lambda: request_password_reset(db, email))
+        # The email goes in the account's own language if it has one (the mailer looks),
+        # else in the language this page was read in.
+        locale = current_language()
+        commit_with_retry(db, lambda: request_password_reset(db, email, locale=locale))
         # The same words whether or not the address has an account.
         flash(
-            "If an account uses that address, we have emailed it a link to choose a new "
-            "password. The link works for an hour.",
+            _(
+                "If an account uses that address, we have emailed it a link to choose a new "
+                "password. The link works for an hour."
+            ),
             "info",
         )
         return redirect(url_for("auth.login"))
@@ -107,8 +114,8 @@ def reset_password(token: str):
         user_id, generation = int(payload["u"]), int(payload["g"])
         user_for_reset(db, user_id, generation)
     except (LinkInvalid, KeyError, TypeError, ValueError) as error:
-        message = getattr(error, "message", "This link is not valid.")
-        return _link_problem(message + " You can ask for a new link from the log-in page.")
+        message = getattr(error, "message", None) or _("This link is not valid.")
+        return _link_problem(message + " " + _("You can ask for a new link from the log-in page."))
     except DomainError as error:
         return _link_problem(error.message)
 
@@ -128,8 +135,10 @@ def reset_password(token: str):
             return _link_problem(error.message)
         else:
             flash(
-                "Your password is changed, and any other sessions are logged out. "
-                "Log in with your new password.",
+                _(
+                    "Your password is changed, and any other sessions are logged out. "
+                    "Log in with your new password."
+                ),
                 "success",
             )
             return redirect(url_for("auth.login"))

@@ -1,4 +1,5 @@
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from grants.auth import bp
@@ -18,7 +19,7 @@ def login():
         user = authenticate(db, form.email.data, form.password.data)
         if user is None:
             # One answer for unknown emails, wrong passwords and disabled accounts.
-            form.password.errors.append("That email and password do not match an account.")
+            form.password.errors.append(_("That email and password do not match an account."))
             return render_template("auth/login.html", form=form), 200
         audit.record(db, user, "auth.login", user)
         db.commit()
@@ -39,7 +40,7 @@ def logout():
     db.commit()
     logout_user()
     session.clear()
-    flash("You are logged out.", "success")
+    flash(_("You are logged out."), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -56,7 +57,7 @@ def reauthenticate():
     form = ReauthForm()
     if form.validate_on_submit():
         if authenticate(db, current_user.email, form.password.data) is None:
-            form.password.errors.append("That is not your password.")
+            form.password.errors.append(_("That is not your password."))
         else:
             db.commit()
             mark_fresh_login()

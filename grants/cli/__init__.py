@@ -2,9 +2,20 @@
 
 from flask import Flask
 
-from grants.cli import db, demo, enrol, gifts, ledger, outbox, payouts, users, vouchers
+from grants.cli import (
+    db,
+    demo,
+    enrol,
+    gifts,
+    ledger,
+    outbox,
+    payouts,
+    resources,
+    users,
+    vouchers,
+)
 
 
 def register_commands(app: Flask) -> None:
-    for module in (db, demo, enrol, gifts, ledger, outbox, payouts, users, vouchers):
+    for module in (db, demo, enrol, gifts, ledger, outbox, payouts, resources, users, vouchers):
         app.cli.add_command(module.group)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 
 class Clock:
@@ -15,6 +15,10 @@ class Clock:
     def now(self) -> datetime:
         base = self._fixed if self._fixed is not None else datetime.now(UTC)
         return base + self._offset
+
+    def today(self) -> date:
+        """Today's date in UTC, the programme's day for dates such as "checked on"."""
+        return self.now().date()
 
     def set(self, when: datetime) -> None:
         """Freeze the clock at `when` (an aware datetime)."""

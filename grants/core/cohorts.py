@@ -13,6 +13,7 @@ from grants.core import audit
 from grants.core.clock import clock
 from grants.core.countries import normalise_country
 from grants.core.errors import DomainError, InvalidInput, NotFound
+from grants.core.i18n import _, ngettext
 from grants.core.ledger import NewTransfer, apply_transfers, get_or_create_ledger, open_account
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.ledger import Account, Transfer
@@ -70,31 +71,41 @@ class Funding:
 
 def _checked(session: Session, settings: CohortSettings) -> CohortSettings:
     if session.get(Programme, settings.programme_id) is None:
-        raise InvalidInput("Choose a programme.")
+        raise InvalidInput(_("Choose a programme."))
     intake = settings.intake_name.strip()
     if not intake or len(intake) > 60:
-        raise InvalidInput("Give the intake a name of 1 to 60 characters, such as 2027.")
+        raise InvalidInput(_("Give the intake a name of 1 to 60 characters, such as 2027."))
     if settings.status not in tuple(CohortStatus):
-        raise InvalidInput("Choose upcoming, current or closed.")
+        raise InvalidInput(_("Choose upcoming, current or closed."))
     if settings.currency not in CURRENCIES:
-        raise InvalidInput(f"The currency must be one of {', '.join(CURRENCIES)}.")
+        raise InvalidInput(
+            _("The currency must be one of %(currencies)s.", currencies=", ".join(CURRENCIES))
+        )
     for label, value, least in (
-        ("The value of a session", settings.session_value, 1),
-        ("The session allowance", settings.session_allowance, 1),
-        ("The session budget", settings.session_budget, 0),
-        ("Gift expiry", settings.gift_expiry_days, 1),
-        ("The approval threshold", settings.approval_threshold, 0),
-        ("The most one person may receive", settings.gift_limit_per_recipient, 1),
-        ("The most gifts waiting at once", settings.open_gift_limit, 1),
+        (_("The value of a session"), settings.session_value, 1),
+        (_("The session allowance"), settings.session_allowance, 1),
+        (_("The session budget"), settings.session_budget, 0),
+        (_("Gift expiry"), settings.gift_expiry_days, 1),
+        (_("The approval threshold"), settings.approval_threshold, 0),
+        (_("The most one person may receive"), settings.gift_limit_per_recipient, 1),
+        (_("The most gifts waiting at once"), settings.open_gift_limit, 1),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise InvalidInput(f"{label} must be a whole number of at least {least}.")
+            raise InvalidInput(
+                _(
+                    "%(label)s must be a whole number of at least %(least)s.",
+                    label=label,
+                    least=least,
+                )
+            )
     if settings.session_value > MAX_SESSION_VALUE:
-        raise InvalidInput("That is more than a session can be worth (100,000 at most).")
+        raise InvalidInput(
+            _("That is more than a session can be worth (%(most)s at most).", most=100_000)
+        )
     if settings.gift_expiry_days > 365:
-        raise InvalidInput("Gift expiry can be at most 365 days.")
+        raise InvalidInput(_("Gift expiry can be at most 365 days."))
     if settings.ends_on < settings.starts_on:
-        raise InvalidInput("The cohort cannot end before it starts.")
+        raise InvalidInput(_("The cohort cannot end before it starts."))
     return CohortSettings(
         **{**settings.__dict__, "intake_name": intake, "region": normalise_country(settings.region)}
     )
@@ -109,7 +120,7 @@ def _refuse_twin(session: Session, settings: CohortSettings, cohort_id: int | No
         )
     )
     if twin is not None and twin != cohort_id:
-        raise CohortExists("That programme already has a cohort for this region and intake.")
+        raise CohortExists(_("That programme already has a cohort for this region and intake."))
 
 
 def create_cohort(session: Session, actor: User, settings: CohortSettings) -> Cohort:
@@ -138,17 +149,21 @@ def update_cohort(
     settings = _checked(session, settings)
     _refuse_twin(session, settings, cohort.id)
     if cohort.status == CohortStatus.CLOSED and settings.status != CohortStatus.CLOSED:
-        raise InvalidInput("A closed cohort cannot be opened again.")
+        raise InvalidInput(_("A closed cohort cannot be opened again."))
     if settings.currency != cohort.currency and cohort.status != CohortStatus.UPCOMING:
-        raise InvalidInput("The currency can only change while the cohort is upcoming.")
+        raise InvalidInput(_("The currency can only change while the cohort is upcoming."))
     if settings.currency != cohort.currency and _has_bookings(session, cohort):
-        raise InvalidInput("The currency cannot change once sessions have been booked.")
+        raise InvalidInput(_("The currency cannot change once sessions have been booked."))
     if settings.programme_id != cohort.programme_id and cohort_has_enrolments(session, cohort):
-        raise InvalidInput("The programme cannot change once people are enrolled.")
+        raise InvalidInput(_("The programme cannot change once people are enrolled."))
     funded = cohort_funding(session, cohort).funded
     if settings.session_budget < funded:
         raise BudgetTooSmall(
-            f"The budget cannot be less than the {funded} sessions already funded."
+            ngettext(
+                "The budget cannot be less than the %(num)s session already funded.",
+                "The budget cannot be less than the %(num)s sessions already funded.",
+                funded,
+            )
         )
     changes = {
         name: value
@@ -203,20 +218,26 @@ def fund_cohort(
 ) -> Transfer:
     """Move `sessions` into the cohort's budget. `transfer_id` makes a double submit a no-op."""
     if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 1:
-        raise InvalidInput("Fund a whole number of sessions, at least 1.")
+        raise InvalidInput(_("Fund a whole number of sessions, at least 1."))
     existing = session.get(Transfer, transfer_id)
     if existing is not None:
         return existing  # the same form sent twice: it happened once
     if cohort.status == CohortStatus.CLOSED:
-        raise CohortClosed("This cohort is closed; it takes no new funding.")
+        raise CohortClosed(_("This cohort is closed; it takes no new funding."))
     source = cohort_account(session, cohort, SOURCE)
     # Locked before the check, so two staff funding at once cannot pass the budget together.
     budget = cohort_account(session, cohort, BUDGET, lock=True)
     funded = budget.credits_posted
     if funded + sessions > cohort.session_budget:
         raise BudgetTooSmall(
-            f"That would fund {funded + sessions} sessions, more than the budget of "
-            f"{cohort.session_budget}. Raise the budget first."
+            ngettext(
+                "That would fund %(num)s session, more than the budget of %(budget)s. "
+                "Raise the budget first.",
+                "That would fund %(num)s sessions, more than the budget of %(budget)s. "
+                "Raise the budget first.",
+                funded + sessions,
+                budget=cohort.session_budget,
+            )
         )
     [transfer] = apply_transfers(
         session,
@@ -244,7 +265,7 @@ def cohort_account(session: Session, cohort: Cohort, code: str, *, lock: bool = 
         query = query.with_for_update().execution_options(populate_existing=True)
     account = session.scalar(query)
     if account is None:
-        raise NotFound(f"cohort {cohort.id} has no {code} account")
+        raise NotFound(_("cohort %(id)s has no %(code)s account", id=str(cohort.id), code=code))
     return account
 
 

@@ -7,6 +7,7 @@ from functools import cache
 import pycountry
 
 from grants.core.errors import InvalidInput
+from grants.core.i18n import _
 
 # What people write that is not the ISO code.
 ALIASES = {"UK": "GB"}
@@ -29,9 +30,12 @@ def normalise_country(value: str) -> str:
     if code not in country_names():
         given = (value or "").strip()
         raise InvalidInput(
-            f"{given!r} is not a country code; use two letters such as US or GB."
+            _(
+                "%(given)s is not a country code; use two letters such as US or GB.",
+                given=repr(given),
+            )
             if given
-            else "A country is needed (two letters such as US or GB)."
+            else _("A country is needed (two letters such as US or GB).")
         )
     return code
 

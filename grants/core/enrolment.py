@@ -15,6 +15,7 @@ from grants.core.countries import normalise_country
 from grants.core.db import insert_or_fetch
 from grants.core.errors import DomainError, InvalidInput
 from grants.core.funding import issue_upfront
+from grants.core.i18n import Message, _
 from grants.core.models.cohorts import (
     HOLDING_STATES,
     Cohort,
@@ -43,6 +44,10 @@ class CohortNotOpen(DomainError):
     """Closed cohorts take no new enrolments."""
 
 
+class ConsentChanged(InvalidInput):
+    """A newer consent text was published while the person was reading the old one."""
+
+
 @dataclass(frozen=True)
 class Invitee:
     """One person to invite, as staff typed it (or a CSV row gave it)."""
@@ -57,13 +62,13 @@ def checked_invitee(invitee: Invitee) -> Invitee:
     """The invitee with every field checked and normalised, or InvalidInput saying why."""
     name, artist = invitee.name.strip(), invitee.artist_name.strip()
     if not name:
-        raise InvalidInput("A name is needed.")
+        raise InvalidInput(_("A name is needed."))
     if len(name) > 200:
-        raise InvalidInput("That name is too long (200 characters at most).")
+        raise InvalidInput(_("That name is too long (200 characters at most)."))
     if not artist:
-        raise InvalidInput("An artist or project name is needed.")
+        raise InvalidInput(_("An artist or project name is needed."))
     if len(artist) > 200:
-        raise InvalidInput("That artist or project name is too long (200 characters at most).")
+        raise InvalidInput(_("That artist or project name is too long (200 characters at most)."))
     return Invitee(
         name=name,
         artist_name=artist,
@@ -74,7 +79,7 @@ def checked_invitee(invitee: Invitee) -> Invitee:
 
 def place_conflict(
     session: Session, user_id: int, cohort: Cohort, *, ignoring: int | None = None
-) -> str | None:
+) -> Message | None:
     """Why `user_id` cannot take a place in `cohort`, or None. `ignoring` is an enrolment
     not to count (the invitation being accepted)."""
     query = (
@@ -91,26 +96,30 @@ def place_conflict(
     return None
 
 
-def conflict_between(held: Enrolment, held_cohort: Cohort, cohort: Cohort) -> str | None:
+def conflict_between(held: Enrolment, held_cohort: Cohort, cohort: Cohort) -> Message | None:
     """Why a place `held` (in `held_cohort`) stops its holder taking one in `cohort`."""
     if held.status not in HOLDING_STATES:
         return None
     if held_cohort.id == cohort.id:
-        verb = "already invited to" if held.status == EnrolmentStatus.INVITED else "already in"
-        return f"This person is {verb} this cohort."
+        if held.status == EnrolmentStatus.INVITED:
+            return _("This person is already invited to this cohort.")
+        return _("This person is already in this cohort.")
     same_programme = held_cohort.programme_id == cohort.programme_id
     if same_programme and held_cohort.status == CohortStatus.CURRENT:
-        return (
-            f"This person is already enrolled in {held_cohort.name}, a current "
-            f"{held_cohort.programme.code} cohort."
+        return _(
+            "This person is already enrolled in %(cohort)s, a current %(programme)s cohort.",
+            cohort=held_cohort.name,
+            programme=held_cohort.programme.code,
         )
     return None
 
 
-def invite(session: Session, actor: User, cohort: Cohort, invitee: Invitee) -> Enrolment:
+def invite(
+    session: Session, actor: User, cohort: Cohort, invitee: Invitee, *, locale: str = "en"
+) -> Enrolment:
     """Invite someone to `cohort`: an enrolment in state invited, and an email with a link."""
     if cohort.status == CohortStatus.CLOSED:
-        raise CohortNotOpen("This cohort is closed; it takes no new enrolments.")
+        raise CohortNotOpen(_("This cohort is closed; it takes no new enrolments."))
     invitee = checked_invitee(invitee)
     query = select(User).where(User.email == invitee.email)
     user = session.scalar(query)
@@ -136,14 +145,16 @@ def invite(session: Session, actor: User, cohort: Cohort, invitee: Invitee) -> E
     enrolment.invited_at = clock.now()
     enrolment.invited_by_id = actor.id
     enrolment.closed_at = None
-    _send_invitation(session, enrolment, user.email)
+    _send_invitation(session, enrolment, user.email, user.locale or locale)
     audit.record(
         session, actor, "enrolment.invite", enrolment, cohort_id=cohort.id, user_id=user.id
     )
     return enrolment
 
 
-def _send_invitation(session: Session, enrolment: Enrolment, email: str) -> None:
+def _send_invitation(
+    session: Session, enrolment: Enrolment, email: str, locale: str = "en"
+) -> None:
     # A new nonce makes every earlier link for this enrolment stop working.
     enrolment.invite_nonce = secrets.token_hex(16)
     enrolment.invitations_sent = (enrolment.invitations_sent or 0) + 1
@@ -153,6 +164,7 @@ def _send_invitation(session: Session, enrolment: Enrolment, email: str) -> None
         to=email,
         template="invitation",
         params={"enrolment_id": enrolment.id, "nonce": enrolment.invite_nonce},
+        locale=locale,
     )
 
 
@@ -171,14 +183,16 @@ def _locked(session: Session, enrolment_id: int) -> Enrolment:
 RESEND_PAUSE = timedelta(minutes=1)
 
 
-def resend_invitation(session: Session, actor: User, enrolment: Enrolment) -> Enrolment:
+def resend_invitation(
+    session: Session, actor: User, enrolment: Enrolment, *, locale: str = "en"
+) -> Enrolment:
     enrolment = _locked(session, enrolment.id)
     if enrolment.status != EnrolmentStatus.INVITED:
-        raise WrongEnrolmentState("Only a pending invitation can be sent again.")
+        raise WrongEnrolmentState(_("Only a pending invitation can be sent again."))
     if clock.now() - enrolment.invited_at < RESEND_PAUSE:
-        raise WrongEnrolmentState("An invitation was sent a moment ago; it is on its way.")
+        raise WrongEnrolmentState(_("An invitation was sent a moment ago; it is on its way."))
     enrolment.invited_at = clock.now()
-    _send_invitation(session, enrolment, enrolment.user.email)
+    _send_invitation(session, enrolment, enrolment.user.email, enrolment.user.locale or locale)
     audit.record(session, actor, "enrolment.resend", enrolment)
     return enrolment
 
@@ -186,7 +200,7 @@ def resend_invitation(session: Session, actor: User, enrolment: Enrolment) -> En
 def revoke_invitation(session: Session, actor: User, enrolment: Enrolment) -> Enrolment:
     enrolment = _locked(session, enrolment.id)
     if enrolment.status != EnrolmentStatus.INVITED:
-        raise WrongEnrolmentState("Only a pending invitation can be withdrawn.")
+        raise WrongEnrolmentState(_("Only a pending invitation can be withdrawn."))
     enrolment.status = EnrolmentStatus.REVOKED
     enrolment.invite_nonce = None
     enrolment.closed_at = clock.now()
@@ -197,7 +211,7 @@ def revoke_invitation(session: Session, actor: User, enrolment: Enrolment) -> En
 def close_enrolment(session: Session, actor: User, enrolment: Enrolment) -> Enrolment:
     enrolment = _locked(session, enrolment.id)
     if enrolment.status != EnrolmentStatus.ACTIVE:
-        raise WrongEnrolmentState("Only an active enrolment can be closed.")
+        raise WrongEnrolmentState(_("Only an active enrolment can be closed."))
     enrolment.status = EnrolmentStatus.CLOSED
     enrolment.closed_at = clock.now()
     audit.record(session, actor, "enrolment.close", enrolment)
@@ -229,9 +243,11 @@ def open_invitation(session: Session, enrolment_id: int, nonce: str) -> Enrolmen
     )
     if not live:
         raise InvitationNotValid(
-            "This invitation link has already been used, was withdrawn, or was replaced by a "
-            "newer one. If you have set your password, log in; otherwise ask programme staff "
-            "to send a new invitation."
+            _(
+                "This invitation link has already been used, was withdrawn, or was replaced by "
+                "a newer one. If you have set your password, log in; otherwise ask programme "
+                "staff to send a new invitation."
+            )
         )
     return enrolment
 
@@ -251,12 +267,14 @@ def accept_invitation(
     """
     enrolment = open_invitation(session, enrolment_id, nonce)
     if enrolment.cohort.status == CohortStatus.CLOSED:
-        raise CohortNotOpen(f"{enrolment.cohort.name} has closed, so it takes no one new.")
+        raise CohortNotOpen(
+            _("%(cohort)s has closed, so it takes no one new.", cohort=enrolment.cohort.name)
+        )
     user = enrolment.user
     consent = current_consent(session, enrolment.cohort.programme_id)
     if consent_text_id != consent.id:
-        raise InvalidInput(
-            "The consent text changed while this page was open. Please read it again."
+        raise ConsentChanged(
+            _("The consent text changed while this page was open. Please read it again.")
         )
     if user.password_hash is None:
         problem = passwords.password_problem(new_password or "")
@@ -264,9 +282,9 @@ def accept_invitation(
             raise InvalidInput(problem)
         user.password_hash = passwords.hash_password(new_password)
     elif not passwords.verify_password(user.password_hash, current_password or ""):
-        raise InvalidInput("That is not the password of this account.")
+        raise InvalidInput(_("That is not the password of this account."))
     if not user.active:
-        raise InvitationNotValid("This account is disabled. Please contact programme staff.")
+        raise InvitationNotValid(_("This account is disabled. Please contact programme staff."))
     problem = place_conflict(session, user.id, enrolment.cohort, ignoring=enrolment.id)
     if problem:
         raise AlreadyEnrolled(problem)

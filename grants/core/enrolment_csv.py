@@ -19,6 +19,7 @@ from grants.core.clock import clock
 from grants.core.countries import normalise_country
 from grants.core.enrolment import CohortNotOpen, conflict_between
 from grants.core.errors import DomainError, InvalidInput
+from grants.core.i18n import Message, _, ngettext
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.people import User
 from grants.core.people import normalise_email
@@ -50,8 +51,14 @@ class RowsInvalid(DomainError):
     def __init__(self, rows: list[CsvRow]) -> None:
         bad = [row for row in rows if row.errors]
         super().__init__(
-            f"{len(bad)} of {len(rows)} rows cannot be imported, so nothing was. "
-            "Fix those rows and upload the file again."
+            ngettext(
+                "%(bad)s of %(num)s row cannot be imported, so nothing was. "
+                "Fix those rows and upload the file again.",
+                "%(bad)s of %(num)s rows cannot be imported, so nothing was. "
+                "Fix those rows and upload the file again.",
+                len(rows),
+                bad=len(bad),
+            )
         )
         self.rows = rows
 
@@ -82,43 +89,77 @@ def read_enrolment_csv(data: bytes) -> list[CsvRow]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CsvProblem(
-            'The file is not UTF-8 text. In your spreadsheet, save it as "CSV UTF-8" and '
-            "upload it again."
+            _(
+                'The file is not UTF-8 text. In your spreadsheet, save it as "CSV UTF-8" and '
+                "upload it again."
+            )
         ) from None
     if "\x00" in text:
-        raise CsvProblem("This does not look like a CSV file (it contains binary data).")
+        raise CsvProblem(_("This does not look like a CSV file (it contains binary data)."))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         lines = [(reader.line_num, cells) for cells in reader]
     except csv.Error as error:
-        raise CsvProblem(f"The file could not be read as CSV ({error}).") from None
+        raise CsvProblem(
+            _("The file could not be read as CSV (%(error)s).", error=str(error))
+        ) from None
     lines = [(number, cells) for number, cells in lines if any(cell.strip() for cell in cells)]
     if not lines:
-        raise CsvProblem("The file is empty.")
-    (_, header), body = lines[0], lines[1:]
+        raise CsvProblem(_("The file is empty."))
+    (_number, header), body = lines[0], lines[1:]
     columns = _columns(header)
     if not body:
-        raise CsvProblem("The file has a header but no rows to import.")
+        raise CsvProblem(_("The file has a header but no rows to import."))
     if len(body) > MAX_ROWS:
-        raise CsvProblem(f"The file has {len(body):,} rows; import at most {MAX_ROWS:,} at a time.")
+        raise CsvProblem(
+            _(
+                "The file has %(rows)s rows; import at most %(most)s at a time.",
+                rows=len(body),
+                most=MAX_ROWS,
+            )
+        )
 
     rows: list[CsvRow] = []
     first_line_of: dict[str, int] = {}
     for number, cells in body:
         if len(cells) != len(columns):
             row = CsvRow(number, "", "", "", "")
-            row.errors.append(f"has {len(cells)} values; the header has {len(columns)}")
+            row.errors.append(
+                ngettext(
+                    "has %(num)s value; the header has %(columns)s",
+                    "has %(num)s values; the header has %(columns)s",
+                    len(cells),
+                    columns=len(columns),
+                )
+            )
             rows.append(row)
             continue
         values = {column: cell.strip() for column, cell in zip(columns, cells, strict=True)}
         row = _checked_row(number, values)
         if not row.errors:
             if row.email in first_line_of:
-                row.errors.append(f"the same email as line {first_line_of[row.email]}")
+                row.errors.append(_same_email(first_line_of[row.email]))
             else:
                 first_line_of[row.email] = number
         rows.append(row)
     return rows
+
+
+def _same_email(line: int) -> Message:
+    return _("the same email as line %(line)s", line=str(line))
+
+
+def _listed(parts: list[str], separator: str) -> str:
+    """`separator.join(parts)`, keeping the parts that are messages translatable."""
+    joined = parts[0]
+    for part in parts[1:]:
+        if separator == "; ":
+            # TRANSLATORS: two problems with a file's header, one after the other.
+            joined = _("%(earlier)s; %(next)s", earlier=joined, next=part)
+        else:
+            # TRANSLATORS: two column names of a file's header, one after the other.
+            joined = _("%(earlier)s, %(next)s", earlier=joined, next=part)
+    return joined
 
 
 def _columns(header: list[str]) -> list[str]:
@@ -130,39 +171,47 @@ def _columns(header: list[str]) -> list[str]:
     missing = [c for c in COLUMNS if c not in columns]
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if unknown or missing or repeated:
-        found = ", ".join(cell.strip() or "(blank)" for cell in header)
+        found = _listed([cell.strip() or _("(blank)") for cell in header], ", ")
         problems = []
         if missing:
-            problems.append(f"missing {', '.join(missing)}")
+            problems.append(_("missing %(columns)s", columns=", ".join(missing)))
         if unknown:
-            problems.append(f"unexpected {', '.join(unknown)}")
+            problems.append(_("unexpected %(columns)s", columns=", ".join(unknown)))
         if repeated:
-            problems.append(f"repeated {', '.join(repeated)}")
+            problems.append(_("repeated %(columns)s", columns=", ".join(repeated)))
         raise CsvProblem(
-            f"The first line must name the columns {', '.join(COLUMNS)}. "
-            f"This file has: {found} ({'; '.join(problems)})."
+            _(
+                "The first line must name the columns %(columns)s. "
+                "This file has: %(found)s (%(problems)s).",
+                columns=", ".join(COLUMNS),
+                found=found,
+                problems=_listed(problems, "; "),
+            )
         )
     return columns
 
 
 def _checked_row(number: int, values: dict[str, str]) -> CsvRow:
     row = CsvRow(number, **values)
-    for column, what in (("name", "A name"), ("artist_name", "An artist or project name")):
-        if not values[column]:
-            row.errors.append(f"{what} is needed.")
-        elif len(values[column]) > 200:
-            row.errors.append(f"{what} is too long (200 characters at most).")
+    if not values["name"]:
+        row.errors.append(_("A name is needed."))
+    elif len(values["name"]) > 200:
+        row.errors.append(_("A name is too long (200 characters at most)."))
+    if not values["artist_name"]:
+        row.errors.append(_("An artist or project name is needed."))
+    elif len(values["artist_name"]) > 200:
+        row.errors.append(_("An artist or project name is too long (200 characters at most)."))
     if not values["email"]:
-        row.errors.append("An email is needed.")
+        row.errors.append(_("An email is needed."))
     else:
         try:
             row.email = normalise_email(values["email"])
         except InvalidInput as error:
-            row.errors.append(error.message)
+            row.errors.append(error.text)
     try:
         row.country = normalise_country(values["country"])
     except InvalidInput as error:
-        row.errors.append(error.message)
+        row.errors.append(error.text)
     return row
 
 
@@ -196,11 +245,12 @@ def import_rows(
     *,
     import_id: int | None = None,
     progress: Callable[[int], None] | None = None,
+    locale: str = "en",
 ) -> int:
     """Invite everyone in `rows` to `cohort`, all or none. Rows are checked again here,
     since places may have been taken since the preview. Returns how many were invited."""
     if cohort.status == CohortStatus.CLOSED:
-        raise CohortNotOpen("This cohort is closed; it takes no new enrolments.")
+        raise CohortNotOpen(_("This cohort is closed; it takes no new enrolments."))
     for row in rows:
         row.errors.clear()
     rows = check_places(session, cohort, _recheck(rows))
@@ -252,6 +302,7 @@ def import_rows(
                     "to": user.email,
                     "template": "invitation",
                     "params": {"enrolment_id": enrolment.id, "nonce": enrolment.invite_nonce},
+                    "locale": user.locale or locale,
                 }
                 for enrolment, user in enrolments
             ],
@@ -268,7 +319,7 @@ def _recheck(rows: list[CsvRow]) -> list[CsvRow]:
     first_line_of: dict[str, int] = {}
     for row in checked:
         if not row.errors and row.email in first_line_of:
-            row.errors.append(f"the same email as line {first_line_of[row.email]}")
+            row.errors.append(_same_email(first_line_of[row.email]))
         first_line_of.setdefault(row.email, row.line)
     return checked
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from grants.core.i18n import _, translate
+
 
 class DomainError(Exception):
-    """A rule of the programme refused an operation. `str(error)` is safe to show the user."""
+    """A rule of the programme refused an operation. `str(error)` is the English, safe to
+    show the user; `error.message` is the same in the reader's language (see core.i18n)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
+        self.text = message
+
+    @property
+    def message(self) -> str:
+        return translate(self.text)
 
 
 class NotFound(DomainError):
@@ -31,7 +38,7 @@ class LedgerError(DomainError):
 
     def __init__(self, message: str, *, index: int | None = None) -> None:
         if index is not None:
-            message = f"transfer {index + 1} of the batch: {message}"
+            message = _("transfer %(n)s of the batch: %(reason)s", n=index + 1, reason=message)
         super().__init__(message)
         self.index = index
 

@@ -12,6 +12,7 @@ from grants.core import audit, outbox
 from grants.core.clock import clock
 from grants.core.cohorts import BUDGET, cohort_account
 from grants.core.errors import DebitsExceedCredits, DomainError, Forbidden, InvalidInput
+from grants.core.i18n import Message, _, ngettext
 from grants.core.ledger import NewTransfer, apply_transfers, open_account
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.funding import OPEN_STATES, Grant, GrantKind, GrantStatus
@@ -77,32 +78,39 @@ def open_request(session: Session, enrolment_id: int) -> Grant | None:
     )
 
 
-def _whole(sessions, what: str = "sessions") -> int:
+def _whole(sessions) -> int:
     if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 1:
-        raise InvalidInput(f"Enter a whole number of {what}, at least 1.")
+        raise InvalidInput(_("Enter a whole number of sessions, at least 1."))
     return sessions
 
 
 def ask_for_funding(session: Session, actor: User, enrolment: Enrolment, sessions: int) -> Grant:
     """The ambassador asks for `sessions` in the cohort of `enrolment`."""
     if enrolment.user_id != actor.id:
-        raise Forbidden("You can only ask for funding for yourself.")
+        raise Forbidden(_("You can only ask for funding for yourself."))
     sessions = _whole(sessions)
     if enrolment.status != EnrolmentStatus.ACTIVE:
-        raise NotActive("Your place in this cohort is not active.")
+        raise NotActive(_("Your place in this cohort is not active."))
     if enrolment.cohort.status != CohortStatus.CURRENT:
-        raise NotActive(f"{enrolment.cohort.name} is not running at the moment.")
+        raise NotActive(_("%(cohort)s is not running at the moment.", cohort=enrolment.cohort.name))
     if open_request(session, enrolment.id) is not None:
         raise RequestAlreadyOpen(
-            "You already have a request waiting in this cohort. You can withdraw it and ask again."
+            _(
+                "You already have a request waiting in this cohort. "
+                "You can withdraw it and ask again."
+            )
         )
     left = allowance_left(session, enrolment)
     if sessions > left:
         raise AllowanceExceeded(
-            f"You can ask for up to {left} more session{'s' if left != 1 else ''} in "
-            f"{enrolment.cohort.name}."
+            ngettext(
+                "You can ask for up to %(num)s more session in %(cohort)s.",
+                "You can ask for up to %(num)s more sessions in %(cohort)s.",
+                left,
+                cohort=enrolment.cohort.name,
+            )
             if left
-            else f"You have had your full allowance in {enrolment.cohort.name}."
+            else _("You have had your full allowance in %(cohort)s.", cohort=enrolment.cohort.name)
         )
     grant = Grant(
         cohort_id=enrolment.cohort_id,
@@ -121,9 +129,9 @@ def ask_for_funding(session: Session, actor: User, enrolment: Enrolment, session
 def withdraw_request(session: Session, actor: User, grant: Grant) -> Grant:
     grant = _locked(session, grant.id)
     if grant.user_id != actor.id:
-        raise Forbidden("That request is not yours.")
+        raise Forbidden(_("That request is not yours."))
     if not grant.is_open:
-        raise GrantAlreadyDecided(f"This request was already {_said(grant.status)}.")
+        raise GrantAlreadyDecided(_already(grant.status))
     grant.status = GrantStatus.WITHDRAWN
     grant.decided_at = clock.now()
     audit.record(session, actor, "grant.withdraw", grant)
@@ -140,7 +148,7 @@ def _locked(session: Session, grant_id: int) -> Grant:
         .execution_options(populate_existing=True)
     )
     if grant is None:
-        raise InvalidInput("There is no such request.")
+        raise InvalidInput(_("There is no such request."))
     return grant
 
 
@@ -148,43 +156,66 @@ def _open_for_decision(session: Session, actor: User, grant_id: int) -> Grant:
     """The request, locked, if it still waits for a decision `actor` may make."""
     grant = _locked(session, grant_id)
     if not grant.is_open:
-        raise GrantAlreadyDecided(
-            f"Someone else got there first: this request was already {_said(grant.status)}."
-        )
+        raise GrantAlreadyDecided(_already(grant.status, someone_else=True))
     if grant.user_id == actor.id:
-        raise SelfApprovalForbidden("You cannot decide on a request of your own.")
+        raise SelfApprovalForbidden(_("You cannot decide on a request of your own."))
     return grant
 
 
-def _said(status: str) -> str:
+def _already(status: str, *, someone_else: bool = False) -> Message:
+    """Why a request can no longer be decided or withdrawn: its state, in a whole sentence
+    (so each language can agree its words with "request")."""
+    if someone_else:
+        return {
+            "approved": _("Someone else got there first: this request was already approved."),
+            "declined": _("Someone else got there first: this request was already declined."),
+            "withdrawn": _("Someone else got there first: this request was already withdrawn."),
+            "second": _("Someone else got there first: this request was already approved once."),
+            "pending": _("Someone else got there first: this request was already left open."),
+        }[status]
     return {
-        "approved": "approved",
-        "declined": "declined",
-        "withdrawn": "withdrawn",
-        "second": "approved once",
-        "pending": "left open",
+        "approved": _("This request was already approved."),
+        "declined": _("This request was already declined."),
+        "withdrawn": _("This request was already withdrawn."),
+        "second": _("This request was already approved once."),
+        "pending": _("This request was already left open."),
     }[status]
 
 
-def approve(session: Session, actor: User, grant_id: int, sessions: int) -> Grant:
+def approve(
+    session: Session, actor: User, grant_id: int, sessions: int, *, locale: str = "en"
+) -> Grant:
     """Approve `sessions` of a request. Above the cohort's threshold the first approval is
     recorded and a different member of staff must approve again before credits move."""
     grant = _open_for_decision(session, actor, grant_id)
     sessions = _whole(sessions)
     enrolment = grant.enrolment
     if grant.cohort.status == CohortStatus.CLOSED:
-        raise NotActive(f"{grant.cohort.name} has closed; decline the request instead.")
+        raise NotActive(
+            _("%(cohort)s has closed; decline the request instead.", cohort=grant.cohort.name)
+        )
     if enrolment.status != EnrolmentStatus.ACTIVE:
-        raise NotActive("This ambassador's place is no longer active; decline the request.")
+        raise NotActive(_("This ambassador's place is no longer active; decline the request."))
     limit = grant.sessions_asked if grant.status == GrantStatus.PENDING else grant.sessions_proposed
     if sessions > limit:
         raise InvalidInput(
-            f"Approve at most the {limit} sessions "
-            f"{'asked for' if grant.status == GrantStatus.PENDING else 'proposed'}."
+            ngettext(
+                "Approve at most the %(num)s session asked for.",
+                "Approve at most the %(num)s sessions asked for.",
+                limit,
+            )
+            if grant.status == GrantStatus.PENDING
+            else ngettext(
+                "Approve at most the %(num)s session proposed.",
+                "Approve at most the %(num)s sessions proposed.",
+                limit,
+            )
         )
     left = allowance_left(session, enrolment)
     if sessions > left:
-        raise AllowanceExceeded(f"This ambassador's allowance has room for {left} more.")
+        raise AllowanceExceeded(
+            _("This ambassador's allowance has room for %(left)s more.", left=left)
+        )
 
     now = clock.now()
     if grant.status == GrantStatus.PENDING and sessions > grant.cohort.approval_threshold:
@@ -196,7 +227,7 @@ def approve(session: Session, actor: User, grant_id: int, sessions: int) -> Gran
         return grant
     if grant.status == GrantStatus.AWAITING_SECOND and grant.first_approver_id == actor.id:
         raise SecondApproverMustDiffer(
-            "You gave the first approval; a different member of staff must give the second."
+            _("You gave the first approval; a different member of staff must give the second.")
         )
     _issue(session, grant, sessions)
     grant.decided_by_id = actor.id
@@ -209,7 +240,7 @@ def approve(session: Session, actor: User, grant_id: int, sessions: int) -> Gran
         sessions=sessions,
         transfer_id=str(grant.transfer_id),
     )
-    _tell(session, grant)
+    _tell(session, grant, locale)
     return grant
 
 
@@ -234,28 +265,38 @@ def _issue(session: Session, grant: Grant, sessions: int) -> None:
         )
     except DebitsExceedCredits:
         raise BudgetExhausted(
-            f"{cohort.name} has {budget.available} funded session"
-            f"{'s' if budget.available != 1 else ''} left, not enough for {sessions}. "
-            "Fund the budget or approve fewer."
+            ngettext(
+                "%(cohort)s has %(num)s funded session left, not enough for %(sessions)s. "
+                "Fund the budget or approve fewer.",
+                "%(cohort)s has %(num)s funded sessions left, not enough for %(sessions)s. "
+                "Fund the budget or approve fewer.",
+                budget.available,
+                cohort=cohort.name,
+                sessions=sessions,
+            )
         ) from None
     grant.status = GrantStatus.APPROVED
     grant.sessions_approved = sessions
     grant.transfer_id = transfer_id
 
 
-def decline(session: Session, actor: User, grant_id: int, message: str) -> Grant:
+def decline(
+    session: Session, actor: User, grant_id: int, message: str, *, locale: str = "en"
+) -> Grant:
     grant = _open_for_decision(session, actor, grant_id)
     message = (message or "").strip()
     if not message:
-        raise InvalidInput("Write a short message to the ambassador saying why.")
+        raise InvalidInput(_("Write a short message to the ambassador saying why."))
     if len(message) > DECLINE_MESSAGE_LIMIT:
-        raise InvalidInput(f"Keep the message under {DECLINE_MESSAGE_LIMIT} characters.")
+        raise InvalidInput(
+            _("Keep the message under %(limit)s characters.", limit=DECLINE_MESSAGE_LIMIT)
+        )
     grant.status = GrantStatus.DECLINED
     grant.decline_message = message
     grant.decided_by_id = actor.id
     grant.decided_at = clock.now()
     audit.record(session, actor, "grant.decline", grant)
-    _tell(session, grant)
+    _tell(session, grant, locale)
     return grant
 
 
@@ -290,12 +331,12 @@ def issue_upfront(session: Session, enrolment: Enrolment) -> Grant | None:
     return grant
 
 
-def _tell(session: Session, grant: Grant) -> None:
+def _tell(session: Session, grant: Grant, locale: str = "en") -> None:
     user = grant.user
     outbox.enqueue(
         session,
         to=user.email,
         template="funding_decided",
         params={"grant_id": grant.id},
-        locale=user.locale,
+        locale=user.locale or locale,
     )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from grants.core import audit, outbox, passwords
 from grants.core.clock import clock
 from grants.core.db import insert_or_fetch
-from grants.core.enrolment import current_consent
+from grants.core.enrolment import ConsentChanged, current_consent
 from grants.core.errors import (
     DebitsExceedCredits,
     DomainError,
@@ -27,6 +27,7 @@ from grants.core.errors import (
     PendingTransferExpired,
 )
 from grants.core.funding import wallet_account
+from grants.core.i18n import Message, _, ngettext
 from grants.core.ledger import NewTransfer, TransferKind, apply_transfers, expire_hold
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.gifts import Gift, GiftStatus, Relationship
@@ -56,7 +57,7 @@ class GiftLinkNotValid(DomainError):
 
 def _whole(sessions) -> int:
     if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 1:
-        raise InvalidInput("Gift a whole number of sessions, at least 1.")
+        raise InvalidInput(_("Gift a whole number of sessions, at least 1."))
     return sessions
 
 
@@ -78,22 +79,25 @@ def gift_credits(
     message: str,
     sessions: int,
     transfer_id: uuid.UUID,
+    locale: str = "en",
 ) -> Gift:
     """Gift `sessions` credits. `transfer_id` comes from the form: sent twice, it gifts once."""
     sessions = _whole(sessions)
     name = (recipient_name or "").strip()
     if not name or len(name) > 200:
-        raise InvalidInput("Give the recipient's name (200 characters at most).")
+        raise InvalidInput(_("Give the recipient's name (200 characters at most)."))
     if relationship not in tuple(Relationship):
-        raise InvalidInput("Choose how you know them.")
+        raise InvalidInput(_("Choose how you know them."))
     message = (message or "").strip()
     if len(message) > MESSAGE_LIMIT:
-        raise InvalidInput(f"Keep the message to {MESSAGE_LIMIT} characters.")
+        raise InvalidInput(_("Keep the message to %(limit)s characters.", limit=MESSAGE_LIMIT))
     email = normalise_email(recipient_email)
     if email == actor.email:
-        raise GiftRuleBroken("You cannot gift sessions to yourself.")
+        raise GiftRuleBroken(_("You cannot gift sessions to yourself."))
     if cohort.status == CohortStatus.CLOSED:
-        raise GiftRuleBroken(f"{cohort.name} has closed; its sessions can no longer be gifted.")
+        raise GiftRuleBroken(
+            _("%(cohort)s has closed; its sessions can no longer be gifted.", cohort=cohort.name)
+        )
 
     _lock_giver(session, actor)
     earlier = session.scalar(select(Gift).where(Gift.transfer_id == transfer_id))
@@ -121,7 +125,7 @@ def gift_credits(
             session, User(email=email, name=name, password_hash=None), query
         )
     if not recipient.active:
-        raise GiftRuleBroken("Sessions cannot be gifted to that address.")
+        raise GiftRuleBroken(_("Sessions cannot be gifted to that address."))
     _check_rules(session, actor, cohort, recipient, name, sessions)
 
     recipient_wallet = wallet_account(session, cohort, recipient.id)
@@ -143,8 +147,12 @@ def gift_credits(
     except DebitsExceedCredits:
         available = available_now(session, wallet)
         raise NotEnoughCredits(
-            f"You have {available} session{'s' if available != 1 else ''} available to gift "
-            f"in {cohort.name}."
+            ngettext(
+                "You have %(num)s session available to gift in %(cohort)s.",
+                "You have %(num)s sessions available to gift in %(cohort)s.",
+                available,
+                cohort=cohort.name,
+            )
         ) from None
     gift = Gift(
         cohort_id=cohort.id,
@@ -166,7 +174,7 @@ def gift_credits(
         to=recipient.email,
         template="gift_received",
         params={"gift_id": gift.id, "nonce": gift.nonce},
-        locale=recipient.locale,
+        locale=recipient.locale or locale,
     )
     audit.record(
         session,
@@ -192,13 +200,16 @@ def _check_may_gift(session: Session, actor: User, cohort: Cohort) -> None:
     )
     if own_place is None and not cohort.allow_regift:
         raise GiftRuleBroken(
-            f"In {cohort.name}, sessions that were gifted to you cannot be passed on."
+            _(
+                "In %(cohort)s, sessions that were gifted to you cannot be passed on.",
+                cohort=cohort.name,
+            )
         )
 
 
 def _check_rules(session, actor, cohort, recipient, name, sessions) -> None:
     if recipient.id == actor.id:
-        raise GiftRuleBroken("You cannot gift sessions to yourself.")
+        raise GiftRuleBroken(_("You cannot gift sessions to yourself."))
     now = clock.now()
     live = (Gift.status == GiftStatus.PENDING) & (Gift.expires_at > now)
     mine = (Gift.cohort_id == cohort.id) & (Gift.giver_id == actor.id)
@@ -208,14 +219,23 @@ def _check_rules(session, actor, cohort, recipient, name, sessions) -> None:
     if waiting_for_them is not None:
         # Refused rather than merged: one gift, one link, one decision for the recipient.
         raise GiftRuleBroken(
-            f"You already have a gift waiting for {name}. Revoke it first if you want to "
-            "send a different one."
+            _(
+                "You already have a gift waiting for %(name)s. Revoke it first if you want to "
+                "send a different one.",
+                name=name,
+            )
         )
     waiting = session.scalar(select(func.count()).select_from(Gift).where(mine, live))
     if waiting >= cohort.open_gift_limit:
         raise GiftRuleBroken(
-            f"You have {waiting} gifts waiting for an answer, the most {cohort.name} allows. "
-            "Wait for one to be answered, or revoke one."
+            ngettext(
+                "You have %(num)s gift waiting for an answer, the most %(cohort)s allows. "
+                "Wait for one to be answered, or revoke one.",
+                "You have %(num)s gifts waiting for an answer, the most %(cohort)s allows. "
+                "Wait for one to be answered, or revoke one.",
+                waiting,
+                cohort=cohort.name,
+            )
         )
     given = session.scalar(
         select(func.coalesce(func.sum(Gift.sessions), 0)).where(
@@ -225,9 +245,16 @@ def _check_rules(session, actor, cohort, recipient, name, sessions) -> None:
     if given + sessions > cohort.gift_limit_per_recipient:
         room = max(cohort.gift_limit_per_recipient - given, 0)
         raise GiftRuleBroken(
-            f"In {cohort.name} one person can receive at most "
-            f"{cohort.gift_limit_per_recipient} sessions from you; you can gift {name} "
-            f"{room} more."
+            ngettext(
+                "In %(cohort)s one person can receive at most %(num)s session from you; "
+                "you can gift %(name)s %(room)s more.",
+                "In %(cohort)s one person can receive at most %(num)s sessions from you; "
+                "you can gift %(name)s %(room)s more.",
+                cohort.gift_limit_per_recipient,
+                cohort=cohort.name,
+                name=name,
+                room=room,
+            )
         )
 
 
@@ -268,14 +295,24 @@ def _open_gift(session: Session, gift_id: int, nonce: str | None) -> Gift:
         nonce is not None and not (gift.nonce and secrets.compare_digest(gift.nonce, str(nonce)))
     ):
         if gift is not None and gift.status != GiftStatus.PENDING:
-            raise GiftNotOpen(f"This gift was already {gift.status}.")
-        raise GiftLinkNotValid("This gift link is not valid.")
+            raise GiftNotOpen(_gift_already(gift.status))
+        raise GiftLinkNotValid(_("This gift link is not valid."))
     return gift
 
 
 def _still_pending(gift: Gift) -> None:
     if gift.status != GiftStatus.PENDING:
-        raise GiftNotOpen(f"This gift was already {gift.status}.")
+        raise GiftNotOpen(_gift_already(gift.status))
+
+
+def _gift_already(status: str) -> Message:
+    """A gift's state in a whole sentence, so each language can agree its words with "gift"."""
+    return {
+        GiftStatus.ACCEPTED: _("This gift was already accepted."),
+        GiftStatus.DECLINED: _("This gift was already declined."),
+        GiftStatus.REVOKED: _("This gift was already revoked."),
+        GiftStatus.EXPIRED: _("This gift was already expired."),
+    }[status]
 
 
 def accept_gift(
@@ -287,6 +324,7 @@ def accept_gift(
     signed_in: User | None = None,
     new_password: str | None = None,
     current_password: str | None = None,
+    locale: str = "en",
 ) -> Gift:
     """Accept a gift: its credits become the recipient's. Someone new sets a password;
     someone with an account confirms theirs unless they are logged in as the recipient.
@@ -296,16 +334,21 @@ def accept_gift(
         return gift
     _still_pending(gift)
     if gift.cohort.status == CohortStatus.CLOSED:
-        raise GiftNotOpen(f"{gift.cohort.name} has closed; its gifts can no longer be accepted.")
+        raise GiftNotOpen(
+            _(
+                "%(cohort)s has closed; its gifts can no longer be accepted.",
+                cohort=gift.cohort.name,
+            )
+        )
     user = gift.recipient
     if not user.active:
-        raise GiftLinkNotValid("This account is disabled. Please contact programme staff.")
+        raise GiftLinkNotValid(_("This account is disabled. Please contact programme staff."))
     if signed_in is not None and signed_in.id != user.id:
-        raise Forbidden("This gift is for someone else. Log out, then open the link again.")
+        raise Forbidden(_("This gift is for someone else. Log out, then open the link again."))
     consent = current_consent(session, gift.cohort.programme_id)
     if consent_text_id != consent.id:
-        raise InvalidInput(
-            "The consent text changed while this page was open. Please read it again."
+        raise ConsentChanged(
+            _("The consent text changed while this page was open. Please read it again.")
         )
     if signed_in is None:
         if user.password_hash is None:
@@ -314,7 +357,7 @@ def accept_gift(
                 raise InvalidInput(problem)
             user.password_hash = passwords.hash_password(new_password)
         elif not passwords.verify_password(user.password_hash, current_password or ""):
-            raise InvalidInput("That is not the password of this account.")
+            raise InvalidInput(_("That is not the password of this account."))
     try:
         apply_transfers(
             session,
@@ -336,16 +379,21 @@ def accept_gift(
     _close(gift, GiftStatus.ACCEPTED)
     gift.consent_text_id = consent.id
     audit.record(session, user, "gift.accept", gift, consent_version=consent.version)
-    _tell_giver(session, gift)
+    _tell_giver(session, gift, locale)
     return gift
 
 
 def decline_gift(
-    session: Session, gift_id: int, nonce: str | None, signed_in: User | None = None
+    session: Session,
+    gift_id: int,
+    nonce: str | None,
+    signed_in: User | None = None,
+    *,
+    locale: str = "en",
 ) -> Gift:
     gift = _open_gift(session, gift_id, nonce)
     if signed_in is not None and signed_in.id != gift.recipient_id:
-        raise Forbidden("This gift is for someone else.")
+        raise Forbidden(_("This gift is for someone else."))
     if _settle_if_lapsed(session, gift):
         return gift
     _still_pending(gift)
@@ -353,14 +401,14 @@ def decline_gift(
         return gift
     _close(gift, GiftStatus.DECLINED)
     audit.record(session, gift.recipient, "gift.decline", gift)
-    _tell_giver(session, gift)
+    _tell_giver(session, gift, locale)
     return gift
 
 
 def revoke_gift(session: Session, actor: User, gift_id: int) -> Gift:
     gift = _locked(session, gift_id)
     if gift is None or gift.giver_id != actor.id:
-        raise Forbidden("That gift is not yours.")
+        raise Forbidden(_("That gift is not yours."))
     if _settle_if_lapsed(session, gift):
         return gift
     _still_pending(gift)
@@ -425,12 +473,12 @@ def end_pending_gifts(session: Session, actor: User, cohort: Cohort) -> int:
     return ended
 
 
-def _tell_giver(session: Session, gift: Gift) -> None:
+def _tell_giver(session: Session, gift: Gift, locale: str = "en") -> None:
     giver = gift.giver
     outbox.enqueue(
         session,
         to=giver.email,
         template="gift_update",
         params={"gift_id": gift.id},
-        locale=giver.locale,
+        locale=giver.locale or locale,
     )

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import format_currency
 
 from grants.core.errors import InvalidInput
+from grants.core.i18n import _
 
 # ISO 4217 code -> (symbol, minor-unit exponent). The programme pays in these.
 CURRENCIES: dict[str, tuple[str, int]] = {"USD": ("$", 2), "GBP": ("£", 2)}
@@ -18,12 +19,20 @@ def to_minor(amount: Decimal | str, currency: str) -> int:
     try:
         value = Decimal(str(amount).strip())
     except InvalidOperation:
-        raise InvalidInput(f"{amount!r} is not an amount of money.") from None
+        raise InvalidInput(
+            _("%(amount)s is not an amount of money.", amount=repr(amount))
+        ) from None
     if not value.is_finite():
-        raise InvalidInput("Enter an amount of money.")
+        raise InvalidInput(_("Enter an amount of money."))
     minor = value.scaleb(exponent)
     if minor != minor.to_integral_value():
-        raise InvalidInput(f"{currency} amounts have at most {exponent} decimal places.")
+        raise InvalidInput(
+            _(
+                "%(currency)s amounts have at most %(places)s decimal places.",
+                currency=currency,
+                places=exponent,
+            )
+        )
     return int(minor)
 
 
@@ -38,4 +47,6 @@ def _currency(code: str) -> tuple[str, int]:
     try:
         return CURRENCIES[code]
     except KeyError:
-        raise InvalidInput(f"{code} is not a currency the programme pays in.") from None
+        raise InvalidInput(
+            _("%(code)s is not a currency the programme pays in.", code=code)
+        ) from None

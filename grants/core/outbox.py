@@ -40,7 +40,7 @@ def enqueue(
     session: Session, *, to: str, template: str, params: dict[str, Any], locale: str = "en"
 ) -> OutboxMessage:
     """Queue an email in the caller's transaction. It is sent only if that commits."""
-    message = OutboxMessage(to_address=to, template=template, params=params, locale=locale)
+    message = OutboxMessage(to_address=to, template=template, params=params, locale=locale or "en")
     session.add(message)
     session.flush()
     session.info.setdefault("outbox_new", []).append(message.id)

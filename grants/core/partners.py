@@ -15,6 +15,7 @@ from grants.core.clock import clock
 from grants.core.countries import normalise_country
 from grants.core.db import insert_or_fetch
 from grants.core.errors import DomainError, Forbidden, InvalidInput
+from grants.core.i18n import _
 from grants.core.ledger import NewTransfer, apply_transfers
 from grants.core.models.partners import (
     Partner,
@@ -68,17 +69,19 @@ def mask_reference(reference: str) -> str:
 def _checked(settings: PartnerSettings) -> PartnerSettings:
     name = settings.name.strip()
     if not name or len(name) > 200:
-        raise InvalidInput("Give the partner a name of 1 to 200 characters.")
+        raise InvalidInput(_("Give the partner a name of 1 to 200 characters."))
     if settings.kind not in tuple(PartnerKind):
-        raise InvalidInput("Choose what kind of partner this is.")
+        raise InvalidInput(_("Choose what kind of partner this is."))
     if settings.currency not in CURRENCIES:
-        raise InvalidInput(f"The currency must be one of {', '.join(CURRENCIES)}.")
+        raise InvalidInput(
+            _("The currency must be one of %(currencies)s.", currencies=", ".join(CURRENCIES))
+        )
     regions = tuple(sorted({normalise_country(r) for r in settings.regions}))
     if not regions:
-        raise InvalidInput("Choose at least one region the partner serves.")
+        raise InvalidInput(_("Choose at least one region the partner serves."))
     email = normalise_email(settings.contact_email) if settings.contact_email.strip() else ""
     if len(settings.payout_reference) > 64:
-        raise InvalidInput("That payout reference is too long.")
+        raise InvalidInput(_("That payout reference is too long."))
     return PartnerSettings(
         name=name,
         kind=settings.kind,
@@ -98,7 +101,7 @@ def save_partner(
     settings = _checked(settings)
     twin = session.scalar(select(Partner.id).where(Partner.name == settings.name))
     if twin is not None and (partner is None or twin != partner.id):
-        raise PartnerExists(f"There is already a partner called {settings.name}.")
+        raise PartnerExists(_("There is already a partner called %(name)s.", name=settings.name))
     creating = partner is None
     if not creating and settings.currency != partner.currency:
         _refuse_currency_change(session, partner)
@@ -135,7 +138,7 @@ def _refuse_currency_change(session: Session, partner: Partner) -> None:
     owed = payable_account(session, partner.id, partner.currency).available
     if open_booking is not None or owed:
         raise InvalidInput(
-            "The currency cannot change while this partner has open bookings or is owed money."
+            _("The currency cannot change while this partner has open bookings or is owed money.")
         )
 
 
@@ -146,19 +149,21 @@ def add_partner_user(
     email = normalise_email(email)
     name = name.strip()
     if not name or len(name) > 200:
-        raise InvalidInput("Give their name (200 characters at most).")
+        raise InvalidInput(_("Give their name (200 characters at most)."))
     query = select(User).where(User.email == email)
     user = session.scalar(query) or insert_or_fetch(
         session, User(email=email, name=name, password_hash=None), query
     )
     if user.partner_id not in (None, partner.id):
-        raise InvalidInput("That person already acts for another partner.")
+        raise InvalidInput(_("That person already acts for another partner."))
     if user.role_names - {Role.PARTNER}:
         # Kept apart on purpose: someone who holds credits, or approves money, must not also
         # confirm sessions for a partner (they could pay a partner for their own booking).
         raise InvalidInput(
-            "That email belongs to someone with another role in the programme; a partner "
-            "login needs an email of its own."
+            _(
+                "That email belongs to someone with another role in the programme; a partner "
+                "login needs an email of its own."
+            )
         )
     user.partner_id = partner.id
     if not user.has_role(Role.PARTNER):
@@ -187,12 +192,12 @@ def propose_partner_grant(
     if earlier is not None and earlier.proposed_by_id == actor.id:
         return earlier
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_GRANT:
-        raise InvalidInput("Enter an amount above zero and at most 1,000,000.")
+        raise InvalidInput(_("Enter an amount above zero and at most %(most)s.", most=1_000_000))
     purpose = (purpose or "").strip()
     if not purpose or len(purpose) > 500:
-        raise InvalidInput("Say what the money is for (500 characters at most).")
+        raise InvalidInput(_("Say what the money is for (500 characters at most)."))
     if not partner.active:
-        raise InvalidInput("This partner is not active.")
+        raise InvalidInput(_("This partner is not active."))
     grant = PartnerGrant(
         partner_id=partner.id,
         currency=partner.currency,
@@ -224,9 +229,15 @@ def _locked(session: Session, grant_id: int) -> PartnerGrant:
         .execution_options(populate_existing=True)
     )
     if grant is None:
-        raise InvalidInput("There is no such partner grant.")
+        raise InvalidInput(_("There is no such partner grant."))
     if grant.status != PartnerGrantStatus.PENDING:
-        raise PartnerGrantDecided(f"This partner grant was already {grant.status}.")
+        raise PartnerGrantDecided(
+            {
+                PartnerGrantStatus.APPROVED: _("This partner grant was already approved."),
+                PartnerGrantStatus.DECLINED: _("This partner grant was already declined."),
+                PartnerGrantStatus.WITHDRAWN: _("This partner grant was already withdrawn."),
+            }[grant.status]
+        )
     return grant
 
 
@@ -235,9 +246,9 @@ def approve_partner_grant(session: Session, actor: User, grant_id: int) -> Partn
     does money move from programme funding to the partner's payable."""
     grant = _locked(session, grant_id)
     if grant.proposed_by_id == actor.id:
-        raise Forbidden("A different member of staff must approve what you proposed.")
+        raise Forbidden(_("A different member of staff must approve what you proposed."))
     if not grant.partner.active:
-        raise InvalidInput("This partner is not active; decline the grant instead.")
+        raise InvalidInput(_("This partner is not active; decline the grant instead."))
     transfer_id = uuid.uuid5(_NAMESPACE, f"partner-grant:{grant.id}")
     apply_transfers(
         session,
@@ -262,10 +273,10 @@ def decline_partner_grant(
 ) -> PartnerGrant:
     grant = _locked(session, grant_id)
     if grant.proposed_by_id == actor.id:
-        raise Forbidden("Withdraw what you proposed; declining is for someone else.")
+        raise Forbidden(_("Withdraw what you proposed; declining is for someone else."))
     message = (message or "").strip()
     if not message or len(message) > 1000:
-        raise InvalidInput("Write a short reason (1000 characters at most).")
+        raise InvalidInput(_("Write a short reason (1000 characters at most)."))
     grant.status, grant.decline_message = PartnerGrantStatus.DECLINED, message
     grant.decided_by_id, grant.decided_at = actor.id, clock.now()
     audit.record(session, actor, "partner_grant.decline", grant)
@@ -275,7 +286,7 @@ def decline_partner_grant(
 def withdraw_partner_grant(session: Session, actor: User, grant_id: int) -> PartnerGrant:
     grant = _locked(session, grant_id)
     if grant.proposed_by_id != actor.id:
-        raise Forbidden("Only the person who proposed it can withdraw it.")
+        raise Forbidden(_("Only the person who proposed it can withdraw it."))
     grant.status, grant.decided_at = PartnerGrantStatus.WITHDRAWN, clock.now()
     audit.record(session, actor, "partner_grant.withdraw", grant)
     return grant

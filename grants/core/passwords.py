@@ -5,6 +5,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from grants.core.i18n import _
+
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both answers take the same time.
 _dummy_hash = _hasher.hash("not a real password")
@@ -38,7 +40,7 @@ def needs_rehash(password_hash: str) -> bool:
 def password_problem(password: str) -> str | None:
     """Why `password` is not acceptable, or None. Length over rules, as NIST SP 800-63B asks."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return _("Use at least %(least)s characters.", least=MIN_LENGTH)
     if len(password) > 256:
-        return "Use at most 256 characters."
+        return _("Use at most 256 characters.")
     return None

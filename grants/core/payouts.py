@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from grants.core import audit
 from grants.core.clock import clock
 from grants.core.errors import DebitsExceedCredits, DomainError, Forbidden, InvalidInput
+from grants.core.i18n import _
 from grants.core.ledger import NewTransfer, TransferKind, apply_transfers, open_account
 from grants.core.models.ledger import Account, Transfer
 from grants.core.models.payouts import (
@@ -80,9 +81,11 @@ def build_batch(
     if earlier is not None and earlier.created_by_id == actor.id:
         return earlier
     if currency not in CURRENCIES:
-        raise InvalidInput(f"The currency must be one of {', '.join(CURRENCIES)}.")
+        raise InvalidInput(
+            _("The currency must be one of %(currencies)s.", currencies=", ".join(CURRENCIES))
+        )
     if cutoff > clock.now().date():
-        raise InvalidInput("The cut-off date cannot be in the future.")
+        raise InvalidInput(_("The cut-off date cannot be in the future."))
     ledger = money_ledger(session, currency)
     query = (
         select(Account)
@@ -120,7 +123,13 @@ def build_batch(
     session.flush()
     session.refresh(batch)
     if not batch.lines:
-        raise BatchRefused(f"No partner is owed anything in {currency} up to {cutoff}.")
+        raise BatchRefused(
+            _(
+                "No partner is owed anything in %(currency)s up to %(cutoff)s.",
+                currency=currency,
+                cutoff=cutoff,
+            )
+        )
     audit.record(
         session,
         actor,
@@ -142,7 +151,7 @@ def _locked_batch(session: Session, batch_id: int) -> PayoutBatch:
         .execution_options(populate_existing=True)
     )
     if batch is None:
-        raise InvalidInput("There is no such batch.")
+        raise InvalidInput(_("There is no such batch."))
     return batch
 
 
@@ -151,9 +160,15 @@ def approve_batch(session: Session, actor: User, batch_id: int) -> PayoutBatch:
     The ledger refuses any line that would take more than the partner is owed."""
     batch = _locked_batch(session, batch_id)
     if batch.status != BatchStatus.DRAFT:
-        raise BatchRefused(f"This batch was already {batch.status}.")
+        raise BatchRefused(
+            {
+                BatchStatus.APPROVED: _("This batch was already approved."),
+                BatchStatus.CLOSED: _("This batch was already closed."),
+                BatchStatus.DISCARDED: _("This batch was already discarded."),
+            }[batch.status]
+        )
     if batch.created_by_id == actor.id:
-        raise Forbidden("A different finance user must approve a batch you built.")
+        raise Forbidden(_("A different finance user must approve a batch you built."))
     settled = settled_account(session, batch.currency)
     holds = []
     for line in batch.lines:
@@ -179,8 +194,11 @@ def approve_batch(session: Session, actor: User, batch_id: int) -> PayoutBatch:
     except DebitsExceedCredits as error:
         line = batch.lines[error.index]
         raise BatchRefused(
-            f"The line for {line.partner.name} would take more than it is owed now. "
-            "Discard this batch and build a new one."
+            _(
+                "The line for %(partner)s would take more than it is owed now. "
+                "Discard this batch and build a new one.",
+                partner=line.partner.name,
+            )
         ) from None
     for line in batch.lines:
         # Set only now: the row must not point at a transfer before the ledger wrote it.
@@ -206,9 +224,15 @@ def _locked_line(session: Session, line_id: int) -> PayoutLine:
         .execution_options(populate_existing=True)
     )
     if line is None:
-        raise InvalidInput("There is no such payout line.")
+        raise InvalidInput(_("There is no such payout line."))
     if line.status != LineStatus.PENDING:
-        raise BatchRefused(f"That payment was already marked {line.status}.")
+        raise BatchRefused(
+            {
+                LineStatus.DRAFT: _("That payment was already marked draft."),
+                LineStatus.PAID: _("That payment was already marked paid."),
+                LineStatus.FAILED: _("That payment was already marked failed."),
+            }[line.status]
+        )
     return line
 
 
@@ -217,9 +241,9 @@ def mark_paid(
 ) -> PayoutLine:
     reference = (bank_reference or "").strip()
     if not reference or len(reference) > 64:
-        raise InvalidInput("Enter the bank's reference for the payment (64 characters at most).")
+        raise InvalidInput(_("Enter the bank's reference for the payment (64 characters at most)."))
     if paid_on > clock.now().date():
-        raise InvalidInput("The payment date cannot be in the future.")
+        raise InvalidInput(_("The payment date cannot be in the future."))
     line = _locked_line(session, line_id)
     apply_transfers(
         session,
@@ -241,7 +265,7 @@ def mark_paid(
 def mark_failed(session: Session, actor: User, line_id: int, *, reason: str) -> PayoutLine:
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
-        raise InvalidInput("Say why the payment failed (500 characters at most).")
+        raise InvalidInput(_("Say why the payment failed (500 characters at most)."))
     line = _locked_line(session, line_id)
     apply_transfers(
         session,
@@ -264,10 +288,18 @@ def mark_batch_paid(
 ) -> PayoutBatch:
     batch = _locked_batch(session, batch_id)
     if batch.status != BatchStatus.APPROVED:
-        raise BatchRefused(f"Only an approved batch can be paid; this one is {batch.status}.")
+        raise BatchRefused(
+            {
+                BatchStatus.DRAFT: _("Only an approved batch can be paid; this one is draft."),
+                BatchStatus.CLOSED: _("Only an approved batch can be paid; this one is closed."),
+                BatchStatus.DISCARDED: _(
+                    "Only an approved batch can be paid; this one is discarded."
+                ),
+            }[batch.status]
+        )
     pending = [line for line in batch.lines if line.status == LineStatus.PENDING]
     if not pending:
-        raise BatchRefused("Every line of this batch was already paid or failed.")
+        raise BatchRefused(_("Every line of this batch was already paid or failed."))
     for line in pending:
         mark_paid(session, actor, line.id, bank_reference=bank_reference, paid_on=paid_on)
     return batch
@@ -276,7 +308,7 @@ def mark_batch_paid(
 def discard_batch(session: Session, actor: User, batch_id: int) -> PayoutBatch:
     batch = _locked_batch(session, batch_id)
     if batch.status != BatchStatus.DRAFT:
-        raise BatchRefused("Only a draft batch can be discarded.")
+        raise BatchRefused(_("Only a draft batch can be discarded."))
     batch.status = BatchStatus.DISCARDED
     audit.record(session, actor, "payout.discard", batch)
     return batch

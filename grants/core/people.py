@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from grants.core import audit, outbox, passwords
 from grants.core.errors import DomainError, InvalidInput
+from grants.core.i18n import _
 from grants.core.models.people import ROLES, User, UserRole
 
 
@@ -24,7 +25,9 @@ def normalise_email(email: str) -> str:
             email.strip(), check_deliverability=False, test_environment=True, allow_smtputf8=False
         )
     except EmailNotValidError as error:
-        raise InvalidInput(f"That email address is not valid: {error}") from None
+        raise InvalidInput(
+            _("That email address is not valid: %(error)s", error=str(error))
+        ) from None
     return checked.normalized.lower()
 
 
@@ -44,24 +47,30 @@ def create_user(
     name: str,
     roles: list[str] | tuple[str, ...] = (),
     password: str | None = None,
-    locale: str = "en",
+    locale: str | None = None,  # None: not chosen, so the browser's language is used
 ) -> User:
     """Create a user holding `roles`. Without a password they cannot log in until they set one."""
     email = normalise_email(email)
     name = name.strip()
     if not name:
-        raise InvalidInput("A name is needed.")
+        raise InvalidInput(_("A name is needed."))
     if len(name) > 200:
-        raise InvalidInput("That name is too long (200 characters at most).")
+        raise InvalidInput(_("That name is too long (200 characters at most)."))
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
-        raise InvalidInput(f"Unknown role: {', '.join(unknown)}. Roles are {', '.join(ROLES)}.")
+        raise InvalidInput(
+            _(
+                "Unknown role: %(unknown)s. Roles are %(roles)s.",
+                unknown=", ".join(unknown),
+                roles=", ".join(ROLES),
+            )
+        )
     if password is not None:
         problem = passwords.password_problem(password)
         if problem:
             raise InvalidInput(problem)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise EmailAlreadyUsed("Someone already has an account with that email.")
+        raise EmailAlreadyUsed(_("Someone already has an account with that email."))
     user = User(
         email=email,
         name=name,
@@ -87,7 +96,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def request_password_reset(session: Session, email: str) -> None:
+def request_password_reset(session: Session, email: str, *, locale: str = "en") -> None:
     """Queue a reset link for `email`. Whether an account uses it is looked up only when
     the email is sent, after the response: the request writes the same row and takes the
     same time either way, and the answer is the same."""
@@ -95,7 +104,9 @@ def request_password_reset(session: Session, email: str) -> None:
         email = normalise_email(email)
     except InvalidInput:
         return  # not an address at all: nothing to look up, nothing to learn
-    outbox.enqueue(session, to=email, template="password_reset", params={"email": email})
+    outbox.enqueue(
+        session, to=email, template="password_reset", params={"email": email}, locale=locale
+    )
 
 
 def user_for_reset(session: Session, user_id: int, generation: int) -> User:
@@ -114,7 +125,7 @@ def user_for_reset(session: Session, user_id: int, generation: int) -> User:
     )
     if user is None or not user.active or user.session_generation != generation:
         raise PasswordResetUsed(
-            "This link has already been used or is no longer valid. Ask for a new one."
+            _("This link has already been used or is no longer valid. Ask for a new one.")
         )
     return user
 

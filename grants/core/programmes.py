@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from grants.core import audit
 from grants.core.errors import DomainError, InvalidInput
+from grants.core.i18n import _
 from grants.core.models.people import User
 from grants.core.models.programmes import ConsentText, Programme
 
@@ -22,9 +23,11 @@ class ProgrammeExists(DomainError):
 def _consent_body(body: str) -> str:
     body = (body or "").strip()
     if len(body) < 40:
-        raise InvalidInput("Write the consent text out in full (at least 40 characters).")
+        raise InvalidInput(_("Write the consent text out in full (at least 40 characters)."))
     if len(body) > 20_000:
-        raise InvalidInput("The consent text is too long (20,000 characters at most).")
+        raise InvalidInput(
+            _("The consent text is too long (%(most)s characters at most).", most=20_000)
+        )
     return body
 
 
@@ -33,13 +36,15 @@ def create_programme(
 ) -> Programme:
     code = (code or "").strip().upper()
     if not CODE.match(code):
-        raise InvalidInput("A programme code is 2 to 16 letters, digits or hyphens, such as RADAR.")
+        raise InvalidInput(
+            _("A programme code is 2 to 16 letters, digits or hyphens, such as RADAR.")
+        )
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise InvalidInput("Give the programme a name of 1 to 100 characters.")
+        raise InvalidInput(_("Give the programme a name of 1 to 100 characters."))
     body = _consent_body(consent)
     if session.scalar(select(Programme.id).where(Programme.code == code)) is not None:
-        raise ProgrammeExists(f"There is already a programme {code}.")
+        raise ProgrammeExists(_("There is already a programme %(code)s.", code=code))
     programme = Programme(code=code, name=name)
     session.add(programme)
     session.flush()
@@ -65,7 +70,7 @@ def publish_consent(session: Session, actor: User, programme: Programme, body: s
         )
     )
     if current is not None and current.body == body:
-        raise InvalidInput("The text is the same as the current version.")
+        raise InvalidInput(_("The text is the same as the current version."))
     text = ConsentText(
         programme_id=programme.id, version=latest + 1, body=body, created_by_id=actor.id
     )

@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from grants.core.clock import clock
 from grants.core.errors import DomainError
+from grants.core.i18n import _
 
 
 class LinkInvalid(DomainError):
@@ -41,9 +42,9 @@ def read_token(secret: str, purpose: str, token: str, *, max_age: int) -> dict[s
     try:
         payload = _serializer(secret, purpose).loads(token, max_age=max_age)
     except SignatureExpired:
-        raise LinkExpired("This link has expired.") from None
+        raise LinkExpired(_("This link has expired.")) from None
     except BadSignature:
-        raise LinkInvalid("This link is not valid. Check that it was copied in full.") from None
+        raise LinkInvalid(_("This link is not valid. Check that it was copied in full.")) from None
     if not isinstance(payload, dict):
-        raise LinkInvalid("This link is not valid.")
+        raise LinkInvalid(_("This link is not valid."))
     return payload

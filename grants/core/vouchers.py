@@ -26,6 +26,7 @@ from grants.core.errors import (
     PendingTransferExpired,
 )
 from grants.core.funding import wallet_account
+from grants.core.i18n import _
 from grants.core.ledger import NewTransfer, TransferKind, apply_transfers, expire_hold, open_account
 from grants.core.models.cohorts import Cohort, CohortStatus
 from grants.core.models.partners import Partner, PartnerKind, PartnerRegion, Voucher, VoucherStatus
@@ -88,10 +89,12 @@ def book_session(
     if earlier is not None and earlier.holder_id == actor.id:
         return earlier
     if cohort.status == CohortStatus.CLOSED:
-        raise InvalidInput(f"{cohort.name} has closed; no new sessions can be booked.")
+        raise InvalidInput(
+            _("%(cohort)s has closed; no new sessions can be booked.", cohort=cohort.name)
+        )
     partner = session.get(Partner, partner_id)
     if partner is None or partner not in partners_for(session, cohort):
-        raise InvalidInput("Choose one of the partners listed for this programme.")
+        raise InvalidInput(_("Choose one of the partners listed for this programme."))
     wallet = wallet_account(session, cohort, actor.id)
     redeemed = open_account(session, cohort.ledger, REDEEMED)
     try:
@@ -111,8 +114,12 @@ def book_session(
         )
     except DebitsExceedCredits:
         raise NoCreditToBook(
-            f"You have no sessions available in {cohort.name} to book with "
-            f"({available_now(session, wallet)} available)."
+            _(
+                "You have no sessions available in %(cohort)s to book with "
+                "(%(available)s available).",
+                cohort=cohort.name,
+                available=available_now(session, wallet),
+            )
         ) from None
     voucher = Voucher(
         cohort_id=cohort.id,
@@ -124,7 +131,7 @@ def book_session(
         # The currency the session will be paid in, fixed now: confirmation must agree.
         currency=cohort.currency,
     )
-    for _ in range(5):  # a clash of random codes is rare; try another
+    for _attempt in range(5):  # a clash of random codes is rare; try another
         voucher.code = new_code()
         if session.scalar(select(Voucher.id).where(Voucher.code == voucher.code)) is None:
             break
@@ -153,11 +160,18 @@ def _settle_if_lapsed(session: Session, voucher: Voucher) -> bool:
 def cancel_booking(session: Session, actor: User, voucher_id: int) -> Voucher:
     voucher = _locked(session, id=voucher_id)
     if voucher is None or voucher.holder_id != actor.id:
-        raise Forbidden("That booking is not yours.")
+        raise Forbidden(_("That booking is not yours."))
     if _settle_if_lapsed(session, voucher):
         return voucher
     if voucher.status != VoucherStatus.BOOKED:
-        raise VoucherRefused(f"This booking was already {voucher.status}.")
+        raise VoucherRefused(
+            {
+                VoucherStatus.CONFIRMED: _("This booking was already confirmed."),
+                VoucherStatus.CANCELLED: _("This booking was already cancelled."),
+                VoucherStatus.MISSED: _("This booking was already missed."),
+                VoucherStatus.EXPIRED: _("This booking was already expired."),
+            }[voucher.status]
+        )
     try:
         apply_transfers(
             session,
@@ -172,7 +186,7 @@ def cancel_booking(session: Session, actor: User, voucher_id: int) -> Voucher:
     except (PendingTransferExpired, PendingTransferAlreadyResolved):
         if _settle_if_lapsed(session, voucher):
             return voucher
-        raise VoucherRefused("This booking changed a moment ago; reload the page.") from None
+        raise VoucherRefused(_("This booking changed a moment ago; reload the page.")) from None
     voucher.status, voucher.resolved_at = VoucherStatus.CANCELLED, clock.now()
     audit.record(session, actor, "voucher.cancel", voucher)
     return voucher
@@ -186,36 +200,51 @@ def confirm_session(
     the credit counts as used and the partner is paid, or the credit goes back). A booking
     whose time ran out comes back expired, recorded as such, for the caller to report."""
     if actor.partner_id is None:
-        raise Forbidden("Only a partner can confirm sessions.")
+        raise Forbidden(_("Only a partner can confirm sessions."))
     voucher = _locked(session, code=normalise_code(code))
     # One answer for a code that does not exist and one that is another partner's: the
     # portal must not help anyone find out which codes are real.
     if voucher is None or voucher.partner_id != actor.partner_id:
         raise VoucherRefused(
-            "No booking with your organisation has that code. Check it and try again."
+            _("No booking with your organisation has that code. Check it and try again.")
         )
     if _settle_if_lapsed(session, voucher):
         return voucher  # expired, and recorded so: the caller tells the partner
     if voucher.status == VoucherStatus.CANCELLED:
-        raise VoucherRefused("That booking was cancelled by the person who made it.")
+        raise VoucherRefused(_("That booking was cancelled by the person who made it."))
     if voucher.status in (VoucherStatus.CONFIRMED, VoucherStatus.MISSED):
-        when = voucher.session_date.isoformat() if voucher.session_date else "earlier"
-        raise VoucherRefused(f"That code was already confirmed (session of {when}).")
+        raise VoucherRefused(
+            _(
+                "That code was already confirmed (session of %(when)s).",
+                when=voucher.session_date,
+            )
+            if voucher.session_date
+            else _("That code was already confirmed (session of earlier).")
+        )
     if voucher.status != VoucherStatus.BOOKED:
-        raise VoucherRefused(f"That booking was already {voucher.status}.")
+        raise VoucherRefused(
+            {
+                VoucherStatus.CONFIRMED: _("That booking was already confirmed."),
+                VoucherStatus.CANCELLED: _("That booking was already cancelled."),
+                VoucherStatus.MISSED: _("That booking was already missed."),
+                VoucherStatus.EXPIRED: _("That booking was already expired."),
+            }[voucher.status]
+        )
     if voucher.holder_id == actor.id:
-        raise VoucherRefused("You cannot confirm a session you booked yourself.")
+        raise VoucherRefused(_("You cannot confirm a session you booked yourself."))
     # A day of slack either way: the server counts days in UTC, the clinic in its own zone.
     today = clock.now().date()
     if session_date > today + timedelta(days=1):
-        raise InvalidInput("The session date cannot be in the future.")
+        raise InvalidInput(_("The session date cannot be in the future."))
     if session_date < voucher.created_at.date() - timedelta(days=1):
-        raise InvalidInput("The session date cannot be before the booking was made.")
+        raise InvalidInput(_("The session date cannot be before the booking was made."))
     cohort = voucher.cohort
     if cohort.currency != voucher.currency or voucher.partner.currency != voucher.currency:
         raise VoucherRefused(
-            "The currency for this booking has changed since it was made, so it cannot be "
-            "confirmed here. Please contact programme staff."
+            _(
+                "The currency for this booking has changed since it was made, so it cannot be "
+                "confirmed here. Please contact programme staff."
+            )
         )
 
     pays = not missed or cohort.missed_session_policy == "pay"
@@ -244,7 +273,7 @@ def confirm_session(
     except (PendingTransferExpired, PendingTransferAlreadyResolved):
         if _settle_if_lapsed(session, voucher):
             return voucher
-        raise VoucherRefused("This booking changed a moment ago; try again.") from None
+        raise VoucherRefused(_("This booking changed a moment ago; try again.")) from None
     voucher.status = VoucherStatus.MISSED if missed else VoucherStatus.CONFIRMED
     voucher.session_date, voucher.resolved_at = session_date, clock.now()
     voucher.confirmed_by_id = actor.id

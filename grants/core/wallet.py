@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session, aliased
 
 from grants.core.clock import clock
 from grants.core.funding import WALLET, allowance_left, open_request
+from grants.core.i18n import Message, _, ngettext
 from grants.core.models.cohorts import Cohort, Enrolment, EnrolmentStatus
 from grants.core.models.funding import Grant, GrantKind
 from grants.core.models.gifts import RELATIONSHIP_LABELS, Gift, GiftStatus
 from grants.core.models.ledger import RESOLVING_KINDS, Account, Transfer
-from grants.core.models.partners import Voucher
+from grants.core.models.partners import Voucher, VoucherStatus
 from grants.core.models.people import User
 
 
@@ -84,7 +85,7 @@ def wallets(session: Session, user_id: int) -> list[CohortWallet]:
 
 def available_now(session: Session, account: Account) -> int:
     """What `account` can spend, counting holds whose time ran out as released."""
-    lapsed_out, _ = _lapsed_holds(session, [account.id])
+    lapsed_out, _lapsed_in = _lapsed_holds(session, [account.id])
     return account.available + lapsed_out.get(account.id, 0)
 
 
@@ -115,7 +116,7 @@ def _lapsed_holds(session: Session, account_ids: list[int]) -> tuple[dict, dict]
 class HistoryLine:
     at: datetime
     cohort: str
-    text: str
+    text: str  # a Message (see grants.core.i18n): translate() it where it is shown
 
 
 def history(
@@ -157,31 +158,124 @@ def history(
     ], total
 
 
-def _sessions(n: int) -> str:
-    return f"{n} session{'s' if n != 1 else ''}"
-
-
-def _describe(transfer, grant, gift, giver, voucher, user_id, now) -> str:
+def _describe(transfer, grant, gift, giver, voucher, user_id, now) -> Message:
+    """One line of history in plain words. Each state is a whole sentence, so every language
+    can agree its words with the number of sessions."""
     if voucher is not None:
-        state = {"booked": "not yet confirmed", "missed": "missed"}.get(
-            voucher.state_at(now), voucher.state_at(now)
-        )
-        return f"1 session booked with {voucher.partner.name}, {state}"
+        return _booked(voucher.state_at(now), partner=voucher.partner.name)
     if grant is not None:
+        n = transfer.amount
         if grant.kind == GrantKind.UPFRONT:
-            return f"{_sessions(transfer.amount)} issued when you joined"
+            return ngettext(
+                "%(num)s session issued when you joined",
+                "%(num)s sessions issued when you joined",
+                n,
+            )
         if grant.sessions_approved < grant.sessions_asked:
-            return f"{_sessions(transfer.amount)} approved (of {grant.sessions_asked} asked for)"
-        return f"{_sessions(transfer.amount)} approved"
+            return ngettext(
+                "%(num)s session approved (of %(asked)s asked for)",
+                "%(num)s sessions approved (of %(asked)s asked for)",
+                n,
+                asked=grant.sessions_asked,
+            )
+        return ngettext("%(num)s session approved", "%(num)s sessions approved", n)
     if gift is not None:
         state = gift.state_at(now)
         if gift.giver_id == user_id:
-            return (
-                f"{_sessions(gift.sessions)} gifted to {gift.recipient_name} "
-                f"({RELATIONSHIP_LABELS[gift.relationship_]}), {state}"
+            return _gifted_to(
+                state,
+                gift.sessions,
+                name=gift.recipient_name,
+                relationship=RELATIONSHIP_LABELS[gift.relationship_],
             )
-        return f"{_sessions(gift.sessions)} gifted to you by {giver.name}, {state}"
-    return f"{_sessions(transfer.amount)} moved"
+        return _gifted_to_you(state, gift.sessions, name=giver.name)
+    return ngettext("%(num)s session moved", "%(num)s sessions moved", transfer.amount)
+
+
+def _booked(state: str, **params) -> Message:
+    if state == VoucherStatus.BOOKED:
+        return _("1 session booked with %(partner)s, not yet confirmed", **params)
+    if state == VoucherStatus.CONFIRMED:
+        return _("1 session booked with %(partner)s, confirmed", **params)
+    if state == VoucherStatus.CANCELLED:
+        return _("1 session booked with %(partner)s, cancelled", **params)
+    if state == VoucherStatus.MISSED:
+        return _("1 session booked with %(partner)s, missed", **params)
+    return _("1 session booked with %(partner)s, expired", **params)
+
+
+def _gifted_to(state: str, n: int, **params) -> Message:
+    if state == GiftStatus.PENDING:
+        return ngettext(
+            "%(num)s session gifted to %(name)s (%(relationship)s), pending",
+            "%(num)s sessions gifted to %(name)s (%(relationship)s), pending",
+            n,
+            **params,
+        )
+    if state == GiftStatus.ACCEPTED:
+        return ngettext(
+            "%(num)s session gifted to %(name)s (%(relationship)s), accepted",
+            "%(num)s sessions gifted to %(name)s (%(relationship)s), accepted",
+            n,
+            **params,
+        )
+    if state == GiftStatus.DECLINED:
+        return ngettext(
+            "%(num)s session gifted to %(name)s (%(relationship)s), declined",
+            "%(num)s sessions gifted to %(name)s (%(relationship)s), declined",
+            n,
+            **params,
+        )
+    if state == GiftStatus.REVOKED:
+        return ngettext(
+            "%(num)s session gifted to %(name)s (%(relationship)s), revoked",
+            "%(num)s sessions gifted to %(name)s (%(relationship)s), revoked",
+            n,
+            **params,
+        )
+    return ngettext(
+        "%(num)s session gifted to %(name)s (%(relationship)s), expired",
+        "%(num)s sessions gifted to %(name)s (%(relationship)s), expired",
+        n,
+        **params,
+    )
+
+
+def _gifted_to_you(state: str, n: int, **params) -> Message:
+    if state == GiftStatus.PENDING:
+        return ngettext(
+            "%(num)s session gifted to you by %(name)s, pending",
+            "%(num)s sessions gifted to you by %(name)s, pending",
+            n,
+            **params,
+        )
+    if state == GiftStatus.ACCEPTED:
+        return ngettext(
+            "%(num)s session gifted to you by %(name)s, accepted",
+            "%(num)s sessions gifted to you by %(name)s, accepted",
+            n,
+            **params,
+        )
+    if state == GiftStatus.DECLINED:
+        return ngettext(
+            "%(num)s session gifted to you by %(name)s, declined",
+            "%(num)s sessions gifted to you by %(name)s, declined",
+            n,
+            **params,
+        )
+    if state == GiftStatus.REVOKED:
+        return ngettext(
+            "%(num)s session gifted to you by %(name)s, revoked",
+            "%(num)s sessions gifted to you by %(name)s, revoked",
+            n,
+            **params,
+        )
+    return ngettext(
+        "%(num)s session gifted to you by %(name)s, expired",
+        "%(num)s sessions gifted to you by %(name)s, expired",
+        n,
+        **params,
+    )
 
 
 @dataclass

@@ -18,6 +18,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
@@ -85,7 +86,7 @@ def batches():
             db.rollback()
             form.form_errors.append(error.message)
         else:
-            flash("The batch is built. A different finance user must approve it.", "success")
+            flash(_("The batch is built. A different finance user must approve it."), "success")
             return redirect(url_for(".batch", batch_id=batch.id))
     page = page_number()
     total = db.scalar(select(func.count()).select_from(PayoutBatch))
@@ -149,7 +150,7 @@ def approve(batch_id: int):
     return _act(
         batch_id,
         lambda actor: approve_batch(db, actor, batch_id),
-        "Approved: each line is now held from what the partner is owed.",
+        _("Approved: each line is now held from what the partner is owed."),
     )
 
 
@@ -160,7 +161,7 @@ def discard(batch_id: int):
     return _act(
         batch_id,
         lambda actor: discard_batch(db, actor, batch_id),
-        "The draft is discarded; nothing was held or paid.",
+        _("The draft is discarded; nothing was held or paid."),
     )
 
 
@@ -169,7 +170,7 @@ def _pay_details():
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
-                flash(error, "error")
+                flash(str(error), "error")
         return None
     return {"bank_reference": form.bank_reference.data, "paid_on": form.paid_on.data}
 
@@ -184,7 +185,7 @@ def pay_batch(batch_id: int):
     return _act(
         batch_id,
         lambda actor: mark_batch_paid(db, actor, batch_id, **details),
-        "Every waiting line is marked paid.",
+        _("Every waiting line is marked paid."),
     )
 
 
@@ -203,7 +204,9 @@ def pay_line(batch_id: int, line_id: int):
     if details is None:
         return redirect(url_for(".batch", batch_id=batch_id))
     return _act(
-        batch_id, lambda actor: mark_paid(db, actor, line_id, **details), "The line is marked paid."
+        batch_id,
+        lambda actor: mark_paid(db, actor, line_id, **details),
+        _("The line is marked paid."),
     )
 
 
@@ -213,13 +216,13 @@ def fail_line(batch_id: int, line_id: int):
     _line(batch_id, line_id)
     form = FailForm()
     if not form.validate_on_submit():
-        flash("Say why the payment failed.", "error")
+        flash(_("Say why the payment failed."), "error")
         return redirect(url_for(".batch", batch_id=batch_id))
     reason = form.reason.data
     return _act(
         batch_id,
         lambda actor: mark_failed(db, actor, line_id, reason=reason),
-        "The line is marked failed; the amount is owed to the partner again.",
+        _("The line is marked failed; the amount is owed to the partner again."),
     )
 
 

@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -13,15 +14,15 @@ from grants.core.money import CURRENCIES
 
 
 class BuildBatchForm(FlaskForm):
-    currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES])
+    currency = SelectField(_l("Currency"), choices=[SelectChoice(c) for c in CURRENCIES])
     cutoff = DateField(
-        "Pay for work and grants up to", validators=[InputRequired("Enter a cut-off date.")]
+        _l("Pay for work and grants up to"), validators=[InputRequired(_l("Enter a cut-off date."))]
     )
     partner_ids = SelectMultipleField(
-        "Only these partners (optional)",
+        _l("Only these partners (optional)"),
         coerce=int,
         validators=[Optional()],
-        description="Leave empty to include every partner that is owed something.",
+        description=_l("Leave empty to include every partner that is owed something."),
         render_kw={"size": 5},
     )
     request_id = HiddenField(validators=[DataRequired()])
@@ -29,12 +30,14 @@ class BuildBatchForm(FlaskForm):
 
 class PayForm(FlaskForm):
     bank_reference = StringField(
-        "Bank reference", validators=[DataRequired("Enter the bank's reference."), Length(max=64)]
+        _l("Bank reference"),
+        validators=[DataRequired(_l("Enter the bank's reference.")), Length(max=64)],
     )
-    paid_on = DateField("Paid on", validators=[InputRequired("Enter the payment date.")])
+    paid_on = DateField(_l("Paid on"), validators=[InputRequired(_l("Enter the payment date."))])
 
 
 class FailForm(FlaskForm):
     reason = StringField(
-        "Why it failed", validators=[DataRequired("Say why the payment failed."), Length(max=500)]
+        _l("Why it failed"),
+        validators=[DataRequired(_l("Say why the payment failed.")), Length(max=500)],
     )

@@ -1,4 +1,6 @@
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -95,17 +97,21 @@ def confirm():
             form.code.errors.append(error.message)
             return render_template("partner/confirm.html", form=form), 422
         if voucher.status == VoucherStatus.EXPIRED:
-            form.code.errors.append("That booking has expired; the client can book again.")
+            form.code.errors.append(_("That booking has expired; the client can book again."))
             return render_template("partner/confirm.html", form=form), 422
         if voucher.amount:
             flash(
-                f"Session {show_code(voucher.code)} of {when.isoformat()} is confirmed: "
-                f"{money_filter(voucher.amount, voucher.currency)} added to what you are "
-                "owed.",
+                _(
+                    "Session %(code)s of %(date)s is confirmed: %(amount)s added to what you "
+                    "are owed.",
+                    code=show_code(voucher.code),
+                    date=format_date(when),
+                    amount=money_filter(voucher.amount, voucher.currency),
+                ),
                 "success",
             )
         else:
-            flash("Recorded as missed; under this programme's policy it is not paid.", "success")
+            flash(_("Recorded as missed; under this programme's policy it is not paid."), "success")
         return redirect(url_for(".confirm"))
     status = 422 if form.is_submitted() else 200
     return render_template("partner/confirm.html", form=form), status

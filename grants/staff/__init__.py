@@ -8,4 +8,11 @@ from grants.security import require_role
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_role(Role.STAFF))
 
-from grants.staff import enrolments, imports, partner_grants, requests, views  # noqa: E402,F401
+from grants.staff import (  # noqa: E402,F401
+    enrolments,
+    imports,
+    partner_grants,
+    requests,
+    resources,
+    views,
+)

@@ -1,6 +1,8 @@
 """Enrolling from a CSV file: upload, preview with an error per bad row, confirm."""
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from grants.core import audit
@@ -18,6 +20,7 @@ from grants.core.errors import DomainError
 from grants.core.models.imports import EnrolmentImport
 from grants.database import db
 from grants.forms import ActionForm
+from grants.i18n import current_language
 from grants.staff import bp
 from grants.staff.forms import ImportForm
 from grants.staff.views import load_cohort
@@ -63,6 +66,14 @@ def upload(cohort_id: int):
     return render_template("staff/import_upload.html", cohort=cohort, form=form), status
 
 
+def _already(status: str) -> str:
+    if status == "imported":
+        return _("That list was already imported.")
+    if status == "discarded":
+        return _("That list was already discarded.")
+    return _("That list was already %(status)s.", status=status)
+
+
 def _preview(cohort, rows, *, staged):
     bad = [row for row in rows if row.errors]
     return render_template(
@@ -88,7 +99,7 @@ def import_preview(import_id: int):
     staged = _load_import(import_id)
     cohort = load_cohort(staged.cohort_id)
     if staged.status != "preview":
-        flash(f"That list was already {staged.status}.", "info")
+        flash(_already(staged.status), "info")
         return redirect(url_for(".cohort", cohort_id=cohort.id))
     return _preview(cohort, rows_from_dicts(staged.rows), staged=staged)
 
@@ -98,6 +109,7 @@ def import_confirm(import_id: int):
     staged = _load_import(import_id)
     cohort_id = staged.cohort_id
     actor = current_user._get_current_object()
+    locale = current_language()  # for newcomers' emails: they have not chosen one yet
 
     def run() -> int | None:
         # Locked, so two clicks (or two staff) cannot import the same list twice.
@@ -105,7 +117,12 @@ def import_confirm(import_id: int):
         if row.status != "preview":
             return None
         count = import_rows(
-            db, actor, load_cohort(cohort_id), rows_from_dicts(row.rows), import_id=import_id
+            db,
+            actor,
+            load_cohort(cohort_id),
+            rows_from_dicts(row.rows),
+            import_id=import_id,
+            locale=locale,
         )
         row.status, row.rows, row.finished_at = "imported", [], clock.now()
         return count
@@ -119,9 +136,9 @@ def import_confirm(import_id: int):
         flash(error.message, "error")
         return redirect(url_for(".cohort", cohort_id=cohort_id))
     if count is None:
-        flash("That list was already imported.", "info")
+        flash(_("That list was already imported."), "info")
     else:
-        flash(f"{count} invitations sent.", "success")
+        flash(ngettext("%(num)s invitation sent.", "%(num)s invitations sent.", count), "success")
     return redirect(url_for(".cohort", cohort_id=cohort_id))
 
 
@@ -138,5 +155,5 @@ def import_discard(import_id: int):
             audit.record(db, actor, "enrolment.import_discard", row, cohort_id=cohort_id)
 
     commit_with_retry(db, run)
-    flash("The list was discarded; nobody was invited.", "info")
+    flash(_("The list was discarded; nobody was invited."), "info")
     return redirect(url_for(".cohort", cohort_id=cohort_id))

@@ -4,6 +4,8 @@ approved by another."""
 import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -89,8 +91,12 @@ def partner_grants():
             form.form_errors.append(error.message)
             return _page(form, 422)
         flash(
-            f"Proposed {money_filter(amount, partner.currency)} for {partner.name}. A "
-            "different member of staff must approve it before any money moves.",
+            _(
+                "Proposed %(amount)s for %(partner)s. A different member of staff must approve "
+                "it before any money moves.",
+                amount=money_filter(amount, partner.currency),
+                partner=partner.name,
+            ),
             "success",
         )
         return redirect(url_for(".partner_grants"))
@@ -100,17 +106,17 @@ def partner_grants():
 ACTIONS = {
     "approve": (
         lambda actor, grant_id, form: approve_partner_grant(db, actor, grant_id),
-        "Approved: the money is now owed to the partner.",
+        _l("Approved: the money is now owed to the partner."),
     ),
     "withdraw": (
         lambda actor, grant_id, form: withdraw_partner_grant(db, actor, grant_id),
-        "Withdrawn.",
+        _l("Withdrawn."),
     ),
     "decline": (
         lambda actor, grant_id, form: decline_partner_grant(
             db, actor, grant_id, form.get("message", "")
         ),
-        "Declined.",
+        _l("Declined."),
     ),
 }
 
@@ -129,5 +135,5 @@ def partner_grant_action(grant_id: int, action: str):
     except (DomainError, Forbidden) as error:
         flash(error.message, "error")
     else:
-        flash(done, "success")
+        flash(str(done), "success")
     return redirect(url_for(".partner_grants"))

@@ -1,6 +1,8 @@
 """The review queue: funding requests waiting for a decision, and deciding one."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -13,6 +15,7 @@ from grants.core.models.funding import OPEN_STATES, Grant, GrantStatus
 from grants.core.models.ledger import Account
 from grants.core.models.people import User
 from grants.database import db
+from grants.i18n import current_language
 from grants.staff import bp
 from grants.staff.forms import ApproveForm, DeclineForm
 from grants.web import MAX_ID, page_number
@@ -129,8 +132,11 @@ def approve_request(grant_id: int):
         return _review_page(grant, form, DeclineForm(), 400)
     sessions = form.sessions.data
     actor = current_user._get_current_object()
+    locale = current_language()  # the ambassador's email, if they have not chosen one
     try:
-        decided = commit_with_retry(db, lambda: approve(db, actor, grant_id, sessions))
+        decided = commit_with_retry(
+            db, lambda: approve(db, actor, grant_id, sessions, locale=locale)
+        )
     except DomainError as error:
         db.rollback()
         grant = _load(grant_id)
@@ -138,12 +144,24 @@ def approve_request(grant_id: int):
         return _review_page(grant, form, DeclineForm(), 409)
     if decided.status == GrantStatus.AWAITING_SECOND:
         flash(
-            f"First approval recorded for {sessions} sessions. A second member of staff "
-            "must approve before the sessions are issued.",
+            ngettext(
+                "First approval recorded for %(num)s session. A second member of staff "
+                "must approve before the session is issued.",
+                "First approval recorded for %(num)s sessions. A second member of staff "
+                "must approve before the sessions are issued.",
+                sessions,
+            ),
             "success",
         )
     else:
-        flash(f"{sessions} sessions approved and issued.", "success")
+        flash(
+            ngettext(
+                "%(num)s session approved and issued.",
+                "%(num)s sessions approved and issued.",
+                sessions,
+            ),
+            "success",
+        )
     return redirect(url_for(".requests"))
 
 
@@ -155,12 +173,13 @@ def decline_request(grant_id: int):
         return _review_page(grant, ApproveForm(sessions=grant.sessions_asked), form, 400)
     message = form.message.data
     actor = current_user._get_current_object()
+    locale = current_language()  # the ambassador's email, if they have not chosen one
     try:
-        commit_with_retry(db, lambda: decline(db, actor, grant_id, message))
+        commit_with_retry(db, lambda: decline(db, actor, grant_id, message, locale=locale))
     except DomainError as error:
         db.rollback()
         grant = _load(grant_id)
         _explain(error, form.message, grant)
         return _review_page(grant, ApproveForm(sessions=grant.sessions_asked), form, 409)
-    flash("The request is declined and the ambassador has been told.", "success")
+    flash(_("The request is declined and the ambassador has been told."), "success")
     return redirect(url_for(".requests"))

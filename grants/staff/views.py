@@ -3,6 +3,8 @@
 import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -96,7 +98,13 @@ def new_cohort():
         except DomainError as error:
             form.form_errors.append(error.message)
         else:
-            flash(f"{cohort.name} is set up. Fund its budget to start issuing sessions.", "success")
+            flash(
+                _(
+                    "%(cohort)s is set up. Fund its budget to start issuing sessions.",
+                    cohort=cohort.name,
+                ),
+                "success",
+            )
             return redirect(url_for(".cohort", cohort_id=cohort.id))
     return render_template("staff/cohort_form.html", form=form, cohort=None)
 
@@ -117,7 +125,7 @@ def edit_cohort(cohort_id: int):
         except DomainError as error:
             form.form_errors.append(error.message)
         else:
-            flash("The cohort's settings are saved.", "success")
+            flash(_("The cohort's settings are saved."), "success")
             return redirect(url_for(".cohort", cohort_id=cohort_id))
     return render_template("staff/cohort_form.html", form=form, cohort=cohort)
 
@@ -169,7 +177,7 @@ def fund(cohort_id: int):
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
-                flash(error, "error")
+                flash(str(error), "error")
         return redirect(url_for(".cohort", cohort_id=cohort_id))
     try:
         transfer_id = uuid.UUID(form.request_id.data)
@@ -187,5 +195,5 @@ def fund(cohort_id: int):
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(f"{sessions} sessions funded.", "success")
+        flash(ngettext("%(num)s session funded.", "%(num)s sessions funded.", sessions), "success")
     return redirect(url_for(".cohort", cohort_id=cohort_id))

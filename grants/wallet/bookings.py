@@ -3,6 +3,7 @@
 import uuid
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -43,8 +44,12 @@ def book(cohort_id: int):
             form.form_errors.append(error.message)
         else:
             flash(
-                f"Booked. Your voucher code is {show_code(voucher.code)}: give it to "
-                f"{voucher.partner.name} when you arrange the session.",
+                _(
+                    "Booked. Your voucher code is %(code)s: give it to %(partner)s when you "
+                    "arrange the session.",
+                    code=show_code(voucher.code),
+                    partner=voucher.partner.name,
+                ),
                 "success",
             )
             return redirect(url_for(".home"))
@@ -68,7 +73,7 @@ def cancel(voucher_id: int):
         flash(error.message, "error")
     else:
         if voucher.status == VoucherStatus.EXPIRED:
-            flash("That booking had expired; its session is back with you.", "info")
+            flash(_("That booking had expired; its session is back with you."), "info")
         else:
-            flash("The booking is cancelled and the session is back with you.", "success")
+            flash(_("The booking is cancelled and the session is back with you."), "success")
     return redirect(url_for(".home"))

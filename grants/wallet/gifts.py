@@ -3,6 +3,8 @@
 import uuid
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,6 +18,7 @@ from grants.core.models.ledger import Account
 from grants.core.wallet import available_now
 from grants.database import db
 from grants.forms import ActionForm
+from grants.i18n import current_language
 from grants.wallet import bp
 from grants.wallet.forms import AcceptGiftForm, GiftForm
 
@@ -53,6 +56,8 @@ def gift(cohort_id: int):
             "message": form.message.data,
             "sessions": form.sessions.data,
             "transfer_id": transfer_id,
+            # For a newcomer's email (they have not chosen a language): the giver's.
+            "locale": current_language(),
         }
         actor = current_user._get_current_object()
         try:
@@ -64,9 +69,14 @@ def gift(cohort_id: int):
             form.form_errors.append(error.message)
         else:
             flash(
-                f"Your gift of {sent.sessions} session{'s' if sent.sessions != 1 else ''} "
-                f"is on its way to {sent.recipient_name}. You will see here when they "
-                "answer.",
+                ngettext(
+                    "Your gift of %(num)s session is on its way to %(name)s. You will see "
+                    "here when they answer.",
+                    "Your gift of %(num)s sessions is on its way to %(name)s. You will see "
+                    "here when they answer.",
+                    sent.sessions,
+                    name=sent.recipient_name,
+                ),
                 "success",
             )
             return redirect(url_for(".home"))
@@ -87,9 +97,9 @@ def revoke(gift_id: int):
         flash(error.message, "error")
     else:
         if done.status == GiftStatus.EXPIRED:
-            flash("That gift had already expired; its sessions are back with you.", "info")
+            flash(_("That gift had already expired; its sessions are back with you."), "info")
         else:
-            flash("The gift is revoked and its sessions are back with you.", "success")
+            flash(_("The gift is revoked and its sessions are back with you."), "success")
     return redirect(url_for(".home"))
 
 
@@ -129,9 +139,13 @@ def accept(gift_id: int):
     raw = form.consent_text_id.data or ""
     consent_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
     actor = current_user._get_current_object()
+    locale = current_language()
     try:
         done = commit_with_retry(
-            db, lambda: accept_gift(db, gift_id, None, consent_text_id=consent_id, signed_in=actor)
+            db,
+            lambda: accept_gift(
+                db, gift_id, None, consent_text_id=consent_id, signed_in=actor, locale=locale
+            ),
         )
     except DomainError as error:
         flash(error.message, "error")
@@ -144,8 +158,11 @@ def accept(gift_id: int):
 def decline(gift_id: int):
     _gift_for_me(gift_id)
     actor = current_user._get_current_object()
+    locale = current_language()
     try:
-        done = commit_with_retry(db, lambda: decline_gift(db, gift_id, None, signed_in=actor))
+        done = commit_with_retry(
+            db, lambda: decline_gift(db, gift_id, None, signed_in=actor, locale=locale)
+        )
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for(".home"))
@@ -154,16 +171,22 @@ def decline(gift_id: int):
 
 
 def _say_outcome(gift: Gift) -> None:
-    messages = {
-        GiftStatus.ACCEPTED: (
-            f"{gift.sessions} session{'s' if gift.sessions != 1 else ''} "
-            f"from this gift are now yours, in {gift.cohort.name}.",
+    if gift.status == GiftStatus.ACCEPTED:
+        flash(
+            ngettext(
+                "%(num)s session from this gift are now yours, in %(cohort)s.",
+                "%(num)s sessions from this gift are now yours, in %(cohort)s.",
+                gift.sessions,
+                cohort=gift.cohort.name,
+            ),
             "success",
-        ),
-        GiftStatus.DECLINED: (
-            "You declined the gift; the sessions go back to the person who sent them.",
+        )
+    elif gift.status == GiftStatus.DECLINED:
+        flash(
+            _("You declined the gift; the sessions go back to the person who sent them."),
             "success",
-        ),
-        GiftStatus.EXPIRED: ("This gift had expired, so it could not be accepted.", "error"),
-    }
-    flash(*messages.get(gift.status, ("Done.", "info")))
+        )
+    elif gift.status == GiftStatus.EXPIRED:
+        flash(_("This gift had expired, so it could not be accepted."), "error")
+    else:
+        flash(_("Done."), "info")

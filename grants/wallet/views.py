@@ -1,7 +1,10 @@
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from grants.core import resources as directory
 from grants.core.db import commit_with_retry
 from grants.core.errors import DomainError
 from grants.core.funding import allowance_left, ask_for_funding, withdraw_request
@@ -10,6 +13,7 @@ from grants.core.models.funding import Grant
 from grants.core.wallet import bookings, gifts_sent, gifts_waiting, history, wallets
 from grants.database import db
 from grants.forms import ActionForm
+from grants.resources.views import visitor_country
 from grants.wallet import bp
 from grants.wallet.forms import AskForm
 from grants.web import page_number
@@ -21,8 +25,11 @@ PER_PAGE = 20
 def home():
     page = page_number()
     lines, total = history(db, current_user.id, page=page, per_page=PER_PAGE)
+    country = visitor_country()
     return render_template(
         "wallet/home.html",
+        help_lines=directory.help_lines(db, country),
+        help_emergency=directory.emergency_number(db, country),
         wallets=wallets(db, current_user.id),
         sent=gifts_sent(db, current_user.id),
         bookings=bookings(db, current_user.id),
@@ -62,8 +69,13 @@ def ask(cohort_id: int):
             form.sessions.errors.append(error.message)
         else:
             flash(
-                f"Your request for {sessions} session{'s' if sessions != 1 else ''} is with "
-                "programme staff. We will email you when they decide.",
+                ngettext(
+                    "Your request for %(num)s session is with programme staff. We will email "
+                    "you when they decide.",
+                    "Your request for %(num)s sessions is with programme staff. We will email "
+                    "you when they decide.",
+                    sessions,
+                ),
                 "success",
             )
             return redirect(url_for(".home"))
@@ -83,5 +95,5 @@ def withdraw(grant_id: int):
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash("Your request is withdrawn. You can ask again whenever you like.", "success")
+        flash(_("Your request is withdrawn. You can ask again whenever you like."), "success")
     return redirect(url_for(".home"))

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from grants.core.db import insert_or_fetch
 from grants.core.errors import InvalidInput
+from grants.core.i18n import _
 from grants.core.models.ledger import Account, Ledger
 
 
@@ -20,7 +21,14 @@ def get_or_create_ledger(session: Session, code: str, *, unit: str, name: str) -
             select(Ledger).where(Ledger.code == code),
         )
     if ledger.unit != unit:
-        raise InvalidInput(f"ledger {code} counts {ledger.unit}, not {unit}")
+        raise InvalidInput(
+            _(
+                "ledger %(code)s counts %(counts)s, not %(unit)s",
+                code=code,
+                counts=ledger.unit,
+                unit=unit,
+            )
+        )
     return ledger
 
 
@@ -37,9 +45,9 @@ def open_account(
     """The `code` account of `user_id` or `partner_id` (or the system's) on `ledger`, opened
     when missing."""
     if debits_must_not_exceed_credits and credits_must_not_exceed_debits:
-        raise InvalidInput("an account takes at most one of the two limit flags")
+        raise InvalidInput(_("an account takes at most one of the two limit flags"))
     if user_id and partner_id:
-        raise InvalidInput("an account has one owner")
+        raise InvalidInput(_("an account has one owner"))
     query = select(Account).where(
         Account.ledger_id == ledger.id,
         Account.code == code,
@@ -66,5 +74,7 @@ def open_account(
         )
     flags = (account.debits_must_not_exceed_credits, account.credits_must_not_exceed_debits)
     if flags != (debits_must_not_exceed_credits, credits_must_not_exceed_debits):
-        raise InvalidInput(f"account {account.id} already exists with other limit flags")
+        raise InvalidInput(
+            _("account %(id)s already exists with other limit flags", id=str(account.id))
+        )
     return account

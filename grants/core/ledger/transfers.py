@@ -36,6 +36,7 @@ from grants.core.errors import (
     TransferConflict,
     UnknownAccount,
 )
+from grants.core.i18n import _
 from grants.core.models.ledger import RESOLVING_KINDS, Account, Transfer, TransferKind
 
 _Resolver = aliased(Transfer)
@@ -72,7 +73,7 @@ def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[Tran
         _check_shape(transfer, index)
     ids = [transfer.id for transfer in batch]
     if len(set(ids)) != len(ids):
-        raise InvalidTransfer("the same transfer id appears twice in one batch")
+        raise InvalidTransfer(_("the same transfer id appears twice in one batch"))
     if not batch:
         return []
 
@@ -195,46 +196,62 @@ def _lapse(hold: Transfer, work: _Scratch, now) -> Transfer:
 
 def _check_shape(transfer: NewTransfer, index: int) -> None:
     if not isinstance(transfer.id, uuid.UUID):
-        raise InvalidTransfer("a transfer id must be a UUID", index=index)
+        raise InvalidTransfer(_("a transfer id must be a UUID"), index=index)
     if transfer.kind not in tuple(TransferKind):
-        raise InvalidTransfer(f"unknown transfer kind {transfer.kind!r}", index=index)
+        raise InvalidTransfer(
+            _("unknown transfer kind %(kind)s", kind=repr(transfer.kind)), index=index
+        )
     amount = transfer.amount
     resolving = transfer.kind in RESOLVING_KINDS
     if amount is not None or not resolving:
         # bool is an int in Python; True is not one session.
         if isinstance(amount, bool) or not isinstance(amount, int):
-            raise InvalidAmount(f"amount must be a whole number, not {amount!r}", index=index)
+            raise InvalidAmount(
+                _("amount must be a whole number, not %(amount)s", amount=repr(amount)),
+                index=index,
+            )
         if amount <= 0:
-            raise InvalidAmount(f"amount must be above zero, not {amount}", index=index)
+            raise InvalidAmount(
+                _("amount must be above zero, not %(amount)s", amount=amount), index=index
+            )
         if amount > MAX_AMOUNT:
-            raise InvalidAmount("amount is larger than any balance can hold", index=index)
+            raise InvalidAmount(_("amount is larger than any balance can hold"), index=index)
     if not isinstance(transfer.code, str) or len(transfer.code) > MAX_CODE:
-        raise InvalidTransfer(f"code must be text of at most {MAX_CODE} characters", index=index)
+        raise InvalidTransfer(
+            _("code must be text of at most %(most)s characters", most=MAX_CODE), index=index
+        )
     if resolving:
         if transfer.pending_id is None:
-            raise InvalidTransfer(f"a {transfer.kind} names the pending transfer", index=index)
+            raise InvalidTransfer(
+                _("a %(kind)s names the pending transfer", kind=str(transfer.kind)), index=index
+            )
         if transfer.timeout is not None:
-            raise InvalidTransfer("only a pending transfer takes a timeout", index=index)
+            raise InvalidTransfer(_("only a pending transfer takes a timeout"), index=index)
         return
     if transfer.pending_id is not None:
-        raise InvalidTransfer(f"a {transfer.kind} transfer resolves nothing", index=index)
+        raise InvalidTransfer(
+            _("a %(kind)s transfer resolves nothing", kind=str(transfer.kind)), index=index
+        )
     for side in ("debit_account_id", "credit_account_id"):
         value = getattr(transfer, side)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise UnknownAccount(f"{side.replace('_', ' ')} must be an account id", index=index)
+            raise UnknownAccount(
+                _("%(side)s must be an account id", side=side.replace("_", " ")), index=index
+            )
     if transfer.debit_account_id == transfer.credit_account_id:
-        raise InvalidTransfer("debit and credit accounts must differ", index=index)
+        raise InvalidTransfer(_("debit and credit accounts must differ"), index=index)
     timeout = transfer.timeout
     if timeout is not None:
         if transfer.kind != TransferKind.PENDING:
-            raise InvalidTransfer("only a pending transfer takes a timeout", index=index)
+            raise InvalidTransfer(_("only a pending transfer takes a timeout"), index=index)
         if (
             isinstance(timeout, bool)
             or not isinstance(timeout, int)
             or not 0 < timeout <= MAX_TIMEOUT
         ):
             raise InvalidTransfer(
-                f"timeout must be a whole number of seconds from 1 to {MAX_TIMEOUT}", index=index
+                _("timeout must be a whole number of seconds from 1 to %(most)s", most=MAX_TIMEOUT),
+                index=index,
             )
 
 
@@ -277,7 +294,9 @@ class _Scratch:
         try:
             return self.accounts[account_id]
         except KeyError:
-            raise UnknownAccount(f"account {account_id} does not exist", index=index) from None
+            raise UnknownAccount(
+                _("account %(id)s does not exist", id=str(account_id)), index=index
+            ) from None
 
     def move(
         self, debit: int, credit: int, *, index: int, pending: int = 0, posted: int = 0
@@ -289,7 +308,8 @@ class _Scratch:
         for account_id in (debit, credit):
             if max(self.balances[account_id]) > MAX_AMOUNT:
                 raise BalanceOverflow(
-                    f"account {account_id} would hold more than a balance can", index=index
+                    _("account %(id)s would hold more than a balance can", id=str(account_id)),
+                    index=index,
                 )
 
     def check_limits(self, account_id: int, index: int) -> None:
@@ -299,15 +319,23 @@ class _Scratch:
             available = credits_posted - debits_posted - debits_pending
             if available < 0:
                 raise DebitsExceedCredits(
-                    f"account {account_id} has too little available for this transfer "
-                    f"(short by {-available})",
+                    _(
+                        "account %(id)s has too little available for this transfer "
+                        "(short by %(short)s)",
+                        id=str(account_id),
+                        short=-available,
+                    ),
                     index=index,
                 )
         if account.credits_must_not_exceed_debits:
             room = debits_posted - credits_posted - credits_pending
             if room < 0:
                 raise CreditsExceedDebits(
-                    f"account {account_id} cannot take this much in credits (over by {-room})",
+                    _(
+                        "account %(id)s cannot take this much in credits (over by %(over)s)",
+                        id=str(account_id),
+                        over=-room,
+                    ),
                     index=index,
                 )
 
@@ -335,7 +363,12 @@ def _open(transfer: NewTransfer, index: int, work: _Scratch, now) -> Transfer:
     credit = work.account(transfer.credit_account_id, index)
     if debit.ledger_id != credit.ledger_id:
         raise LedgerMismatch(
-            f"accounts {debit.id} and {credit.id} are on different ledgers", index=index
+            _(
+                "accounts %(debit)s and %(credit)s are on different ledgers",
+                debit=str(debit.id),
+                credit=str(credit.id),
+            ),
+            index=index,
         )
     amount = transfer.amount
     if transfer.kind == TransferKind.PENDING:
@@ -365,35 +398,61 @@ def _resolve(transfer, index, pendings, resolutions, work: _Scratch, now) -> Tra
     pending = pendings.get(transfer.pending_id)
     if pending is None or pending.kind != TransferKind.PENDING:
         raise PendingTransferNotFound(
-            f"no pending transfer {transfer.pending_id} to {transfer.kind}", index=index
+            _(
+                "no pending transfer %(id)s to %(kind)s",
+                id=str(transfer.pending_id),
+                kind=str(transfer.kind),
+            ),
+            index=index,
         )
     for side in ("debit_account_id", "credit_account_id"):
         given = getattr(transfer, side)
         if given is not None and given != getattr(pending, side):
             raise InvalidTransfer(
-                f"{side.replace('_', ' ')} differs from the pending transfer's", index=index
+                _(
+                    "%(side)s differs from the pending transfer's",
+                    side=side.replace("_", " "),
+                ),
+                index=index,
             )
     if pending.id in resolutions:
         earlier = resolutions[pending.id]
         raise PendingTransferAlreadyResolved(
-            f"pending transfer {pending.id} was already resolved ({earlier.kind})", index=index
+            _(
+                "pending transfer %(id)s was already resolved (%(kind)s)",
+                id=str(pending.id),
+                kind=str(earlier.kind),
+            ),
+            index=index,
         )
     expired = pending.expires_at is not None and now >= pending.expires_at
     if transfer.kind == TransferKind.EXPIRE and not expired:
         raise PendingTransferNotExpired(
-            f"pending transfer {pending.id} has not expired", index=index
+            _("pending transfer %(id)s has not expired", id=str(pending.id)), index=index
         )
     if transfer.kind != TransferKind.EXPIRE and expired:
-        raise PendingTransferExpired(f"pending transfer {pending.id} has expired", index=index)
+        raise PendingTransferExpired(
+            _("pending transfer %(id)s has expired", id=str(pending.id)), index=index
+        )
 
     amount = pending.amount if transfer.amount is None else transfer.amount
     if transfer.kind == TransferKind.POST and amount > pending.amount:
         raise InvalidAmount(
-            f"can post at most the pending amount {pending.amount}, not {amount}", index=index
+            _(
+                "can post at most the pending amount %(pending)s, not %(amount)s",
+                pending=pending.amount,
+                amount=amount,
+            ),
+            index=index,
         )
     if transfer.kind != TransferKind.POST and amount != pending.amount:
         raise InvalidAmount(
-            f"a {transfer.kind} releases the whole pending amount {pending.amount}", index=index
+            _(
+                "a %(kind)s releases the whole pending amount %(pending)s",
+                kind=str(transfer.kind),
+                pending=pending.amount,
+            ),
+            index=index,
         )
 
     debit, credit = pending.debit_account_id, pending.credit_account_id
@@ -449,7 +508,11 @@ def _same_or_conflict(row: Transfer, transfer: NewTransfer, index: int) -> None:
     for name in _COMPARED:
         if getattr(transfer, name) != getattr(row, name):
             raise TransferConflict(
-                f"transfer id {row.id} was already used with a different {name.replace('_', ' ')}",
+                _(
+                    "transfer id %(id)s was already used with a different %(field)s",
+                    id=str(row.id),
+                    field=name.replace("_", " "),
+                ),
                 field=name,
                 index=index,
             )

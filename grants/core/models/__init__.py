@@ -24,6 +24,7 @@ from grants.core.models.payouts import (
 )
 from grants.core.models.people import ROLES, Role, User, UserRole
 from grants.core.models.programmes import ConsentText, Programme
+from grants.core.models.resources import EmergencyNumber, Resource
 
 __all__ = [
     "ROLES",
@@ -33,6 +34,7 @@ __all__ = [
     "Cohort",
     "CohortStatus",
     "ConsentText",
+    "EmergencyNumber",
     "Enrolment",
     "EnrolmentImport",
     "EnrolmentStatus",
@@ -53,6 +55,7 @@ __all__ = [
     "PayoutItem",
     "PayoutLine",
     "Programme",
+    "Resource",
     "Role",
     "Transfer",
     "User",

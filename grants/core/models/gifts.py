@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.clock import clock
 from grants.core.db import Base, UTCDateTime
+from grants.core.i18n import _
 from grants.core.models.cohorts import Cohort
 from grants.core.models.people import User
 from grants.core.models.programmes import ConsentText
@@ -33,11 +34,12 @@ class Relationship(StrEnum):
     OTHER = "other"
 
 
+# Messages (see grants.core.i18n): translate() them where they are shown.
 RELATIONSHIP_LABELS = {
-    Relationship.BANDMATE: "a bandmate",
-    Relationship.CREW: "crew",
-    Relationship.TEAM: "team or management",
-    Relationship.OTHER: "someone else",
+    Relationship.BANDMATE: _("a bandmate"),
+    Relationship.CREW: _("crew"),
+    Relationship.TEAM: _("team or management"),
+    Relationship.OTHER: _("someone else"),
 }
 
 

@@ -32,7 +32,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    locale: Mapped[str] = mapped_column(String(16), default="en")
+    # The language the person chose ("es"); None until they choose, so their browser's
+    # language is used.
+    locale: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped when a password changes or the user is disabled: sessions carrying the old
     # value stop working (see grants.auth).
