@@ -244,3 +244,31 @@ def test_the_public_pages_render_in_spanish(app, demo_world, spanish):
         if html:
             assert _lang(html) == "es", url
             assert _english_left(html, spanish) == [], url
+
+
+# --- email in the recipient's language ----------------------------------------------------
+
+
+def test_emails_go_out_in_the_recipients_language(app, client, make_user, mailbox, spanish):
+    maya = make_user("ambassador", email="maya@example.org", locale="es")
+    sam = make_user("ambassador", email="sam@example.org")  # never chose
+    # Maya chose Spanish: her email is Spanish whatever the asking browser speaks.
+    page = client.get("/auth/reset", headers={"Accept-Language": "en"})
+    client.post("/auth/reset", data={"csrf_token": csrf_token(page.text), "email": maya.email},
+                headers={"Accept-Language": "en"}).close()  # fmt: skip
+    [email] = mailbox.to(maya.email)
+    assert email["Subject"] == spanish["Choose a new password"]
+    assert "Alguien ha pedido elegir una nueva contraseña" in mailbox.text(email)
+    # Sam never chose: the language of the browser that asked.
+    page = client.get("/auth/reset", headers={"Accept-Language": "es-AR"})
+    client.post("/auth/reset", data={"csrf_token": csrf_token(page.text), "email": sam.email},
+                headers={"Accept-Language": "es-AR"}).close()  # fmt: skip
+    [email] = mailbox.to(sam.email)
+    assert email["Subject"] == spanish["Choose a new password"]
+    # English readers still get English.
+    other = make_user("ambassador", email="lee@example.org")
+    page = client.get("/auth/reset", headers={"Accept-Language": "en-GB"})
+    client.post("/auth/reset", data={"csrf_token": csrf_token(page.text), "email": other.email},
+                headers={"Accept-Language": "en-GB"}).close()  # fmt: skip
+    [email] = mailbox.to(other.email)
+    assert email["Subject"] == "Choose a new password"
