@@ -26,6 +26,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    # A login session ends after this long without a request, and this long after login
+    # whatever happens (ASVS 7.3): the server keeps the clock, not the cookie.
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
     WTF_CSRF_TIME_LIMIT = 3600
     # Absolute links in emails are built from this, never from a request's Host header.
     BASE_URL = "http://127.0.0.1:5000"
@@ -48,8 +52,18 @@ class Config:
     # Rate limits' storage: memory for one process; redis://... when several workers or
     # hosts must share the counts (production).
     RATELIMIT_STORAGE_URI = "memory://"
+    # How many reverse proxies in front of the app add X-Forwarded-For (0: none, the
+    # client's own address is used). Set PROXY_HOPS=1 behind one nginx.
+    PROXY_HOPS = 0
     # Voucher codes a partner may enter: every attempt counts, real or not.
     VOUCHER_ENTRY_LIMIT = "30 per minute; 300 per hour"
+    # Password guessing: per client address, and per account whatever the address (a
+    # botnet guessing one person's password); the same for the second step's code and for
+    # asking for reset links (which would otherwise flood a person's inbox).
+    LOGIN_LIMIT = "20 per minute; 200 per hour"
+    LOGIN_ACCOUNT_LIMIT = "10 per 15 minutes; 50 per day"
+    RESET_LIMIT = "5 per minute; 30 per hour"
+    RESET_ACCOUNT_LIMIT = "3 per hour"
     # Argon2id cost (RFC 9106's second recommended setting: 64 MiB, 3 passes).
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 64 * 1024
@@ -103,7 +117,7 @@ def load(env: str | None = None, overrides: dict | None = None) -> dict:
     ):
         if os.environ.get(name):
             settings[name] = os.environ[name]
-    for name in ("MAIL_PORT",):
+    for name in ("MAIL_PORT", "PROXY_HOPS"):
         if os.environ.get(name):
             settings[name] = int(os.environ[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):

@@ -25,6 +25,14 @@ def create_app(overrides: dict | None = None, *, env: str | None = None) -> Flas
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(settings)
+    if app.config.get("PROXY_HOPS"):
+        # Behind N reverse proxies that each append the client's address: only the
+        # addresses they wrote are believed, so a forged X-Forwarded-For sent by a
+        # client cannot dodge rate limits or fake the origin in the audit log.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     passwords.configure(

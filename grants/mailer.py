@@ -296,7 +296,7 @@ def _password_reset(session: Session, params: dict) -> dict:
         {"u": user.id, "g": user.session_generation},
     )
     return {
-        "recipient_locale": user.locale,  # their own choice, if they made one
+        "recipient_locale": user.language,  # their choice, else their browser's at login
         "name": user.name,
         "link": external_url("auth.reset_password", token=token),
         "minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,

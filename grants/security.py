@@ -6,15 +6,17 @@ import functools
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, flash, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, current_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
+from grants.core import login_sessions
 from grants.core.clock import clock
 from grants.core.models.people import Role, User
 from grants.database import db
+from grants.i18n import current_language
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -59,7 +61,46 @@ def _load_user(session_id: str) -> User | None:
     user = db.get(User, int(user_id))
     if user is None or not user.active or user.session_generation != int(generation):
         return None
+    live = login_sessions.check(
+        db,
+        session.get("sid"),
+        user.id,
+        idle=current_app.config["SESSION_IDLE_TIMEOUT"],
+        absolute=current_app.config["SESSION_ABSOLUTE_TIMEOUT"],
+    )
+    if db.dirty:  # last seen moved on, or the session has just timed out
+        db.commit()
+    if live is None:
+        session.clear()
+        return None
     return user
+
+
+def begin_login(user: User) -> None:
+    """Log `user` in on a brand-new session: the old cookie's contents are dropped (no
+    fixation), and a server-side session row is started for the new one."""
+    chosen = session.get("locale")
+    session.clear()
+    if chosen:  # the language picked before logging in
+        session["locale"] = chosen
+        if user.locale is None:
+            user.locale = chosen
+    # Emails are written in the person's language: with no choice saved, the language
+    # their browser asks for is the best guess for what they read.
+    user.browser_locale = current_language()
+    token = login_sessions.start(db, user.id)
+    db.commit()
+    session["sid"] = token
+    login_user(user)
+    mark_fresh_login()
+
+
+def end_login() -> None:
+    """Log out: the session row ends, so a copy of the cookie no longer works."""
+    login_sessions.end(db, session.get("sid"), "logout")
+    db.commit()
+    logout_user()
+    session.clear()
 
 
 def require_role(*roles: str):
@@ -149,8 +190,8 @@ def _path_of(url: str) -> str:
 
 def safe_next(target: str | None) -> str | None:
     """`target` if it is a path on this site, else None (no open redirects)."""
-    if not target:
-        return None
+    if not target or any(ord(char) < 0x20 or char == "\x7f" for char in target):
+        return None  # browsers drop tabs and newlines: "/\t/evil" would be "//evil"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None

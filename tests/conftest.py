@@ -20,14 +20,16 @@ from email.policy import default as email_policy
 from pathlib import Path
 from types import SimpleNamespace
 
+import pyotp
 import pytest
 from aiosmtpd.controller import Controller
 from hypothesis import HealthCheck, settings
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from grants import create_app
-from grants.core import schema
+from grants.core import schema, two_factor
 from grants.core.clock import clock
 from grants.core.db import Base, commit_with_retry, make_engine
 from grants.core.ledger import verify_ledger
@@ -296,6 +298,7 @@ def make_user(app):
         email: str | None = None,
         name: str | None = None,
         partner_id: int | None = None,
+        two_step: bool | None = None,
         **extra,
     ):
         number = next(counter)
@@ -312,6 +315,11 @@ def make_user(app):
                     password=PASSWORD,
                     **extra,
                 )
+                if two_step or (two_step is None and two_factor.required(user)):
+                    # Staff, finance and admin must use two-step sign-in: their test
+                    # accounts have it on, and AuthActions.login gives the code.
+                    user.totp_secret = pyotp.random_base32()
+                    user.totp_enabled_at = clock.now()
                 if "partner" in roles:
                     user.partner_id = (
                         partner_id
@@ -376,6 +384,21 @@ def submit(
     return response
 
 
+def current_code(app, email: str) -> str:
+    """The code `email`'s authenticator would show now. A code works once per 30-second
+    step, and tests log in many times a second: the harness (only) forgets the last step
+    used, so each login in a test gets through."""
+    from grants.core.models.people import User
+    from grants.database import get_session
+
+    with app.app_context():
+        db = get_session()
+        user = db.scalar(select(User).where(User.email == email.lower()))
+        user.totp_last_step = None
+        db.commit()
+        return pyotp.TOTP(user.totp_secret).at(clock.now())
+
+
 class AuthActions:
     def __init__(self, client):
         self.client = client
@@ -383,10 +406,20 @@ class AuthActions:
     def login(self, email: str, password: str = PASSWORD, next_url: str | None = None):
         page = self.client.get("/auth/login")
         target = "/auth/login" + (f"?next={next_url}" if next_url else "")
-        return self.client.post(
+        response = self.client.post(
             target,
             data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
         )
+        if response.headers.get("Location", "").endswith("/auth/two-step"):
+            page = self.client.get("/auth/two-step")
+            response = self.client.post(
+                "/auth/two-step",
+                data={
+                    "code": current_code(self.client.application, email),
+                    "csrf_token": csrf_token(page.text),
+                },
+            )
+        return response
 
     def logout(self):
         page = self.client.get("/resources/")

@@ -186,6 +186,7 @@ def test_an_unanswered_gift_expires(app, maya, mailbox, runner):
     send_gift(giver, maya.cohort_id)
     path = gift_link(mailbox, "sam@example.org")
     clock.advance(timedelta(days=7))
+    giver = logged_in(app, maya)  # a week on, her session has long timed out
     # Before any sweep, every page already treats it as expired and its credits as back.
     home = giver.get("/wallet/").text
     assert "2 sessions gifted to Sam Rivera (crew), expired" in home
@@ -376,6 +377,7 @@ def test_the_sweep_and_a_late_revoke_settle_once(app, maya, runner):
     send_gift(giver, maya.cohort_id)
     gift_id = the_gift(app).id
     clock.advance(timedelta(days=8))
+    giver = logged_in(app, maya)  # a new session, days later
     token = csrf_token(giver.get("/wallet/").text)
     barrier = threading.Barrier(2)
 
@@ -513,6 +515,7 @@ def test_after_an_unswept_expiry_the_same_person_can_be_gifted_again(app, maya):
     giver = logged_in(app, maya)
     send_gift(giver, maya.cohort_id, sessions="5")
     clock.advance(timedelta(days=7))
+    giver = logged_in(app, maya)  # a new session, a week later
     page = giver.get(f"/wallet/cohorts/{maya.cohort_id}/gift")
     assert "You have <strong>10</strong> sessions available" in page.text
     assert send_gift(giver, maya.cohort_id, sessions="2").status_code == 302

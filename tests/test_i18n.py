@@ -20,7 +20,7 @@ from grants.core.i18n import Money, _
 from grants.core.models.audit import AuditEntry
 from grants.core.models.people import User
 from grants.database import get_session
-from tests.conftest import AuthActions, csrf_token
+from tests.conftest import PASSWORD, AuthActions, csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -272,3 +272,55 @@ def test_emails_go_out_in_the_recipients_language(app, client, make_user, mailbo
                 headers={"Accept-Language": "en-GB"}).close()  # fmt: skip
     [email] = mailbox.to(other.email)
     assert email["Subject"] == "Choose a new password"
+
+
+def test_the_language_picked_before_login_is_kept(app, client, make_user):
+    maya = make_user("ambassador", email="maya@example.org")
+    page = client.get("/auth/login")
+    client.post("/language", data={"csrf_token": csrf_token(page.text), "language": "es"})
+    AuthActions(client).login(maya.email)
+    assert _lang(client.get("/wallet/").text) == "es"
+    with app.app_context():
+        assert get_session().get(User, maya.id).locale == "es"
+
+
+def test_the_switch_refuses_control_characters_in_next(client):
+    page = client.get("/auth/login")
+    for target in ("/\t/evil.example/", "/\n/x", "/\r\n/x"):
+        response = client.post(
+            "/language",
+            data={"csrf_token": csrf_token(page.text), "language": "es", "next": target},
+        )
+        assert response.status_code == 302 and response.headers["Location"] == "/", target
+
+
+def test_emails_follow_the_browser_of_someone_who_never_chose(
+    app, make_user, make_cohort, mailbox, spanish
+):
+    """Staff in English decide on the request of an ambassador who uses the app in
+    Spanish without ever picking it: the decision email is in Spanish."""
+    from grants.core.funding import approve, ask_for_funding
+    from grants.core.models.cohorts import Enrolment
+    from grants.mailer import deliver
+    from tests.test_funding import enrol_user
+
+    maya = make_user("ambassador", email="maya@example.org")
+    staff = make_user("staff")
+    enrolment_id = enrol_user(app, maya, make_cohort(funded=20))
+    browser = app.test_client()
+    page = browser.get("/auth/login", headers={"Accept-Language": "es-ES"})
+    browser.post(
+        "/auth/login",
+        data={"email": maya.email, "password": PASSWORD, "csrf_token": csrf_token(page.text)},
+        headers={"Accept-Language": "es-ES"},
+    ).close()
+    with app.app_context():
+        db = get_session()
+        user = db.get(User, maya.id)
+        assert user.locale is None and user.browser_locale == "es"
+        grant = ask_for_funding(db, user, db.get(Enrolment, enrolment_id), 2)
+        approve(db, db.get(User, staff.id), grant.id, 2, locale="en")  # staff read English
+        db.commit()
+        deliver()
+    [email] = mailbox.to(maya.email)
+    assert email["Subject"] == spanish["An update on your request"]

@@ -229,6 +229,7 @@ def test_cancelled_and_expired_codes_are_refused(app, world):
     book(holder, world)
     second = the_voucher(app)
     clock.advance(timedelta(days=91))
+    partner = logged_in(app, world["p_user"])  # a new session, months later
     late = confirm(partner, second.code, when=clock.now().date())
     assert late.status_code == 422 and "expired" in late.text
     assert the_voucher(app).status == "expired"

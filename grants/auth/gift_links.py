@@ -1,13 +1,14 @@
 """A gift's emailed link: see the gift, then accept it (signing up when new) or decline."""
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from grants.auth import bp
 from grants.auth.forms import AcceptGiftLinkForm
+from grants.auth.two_step import sign_in
 from grants.core.clock import clock
 from grants.core.db import commit_with_retry
 from grants.core.enrolment import current_consent
@@ -112,19 +113,21 @@ def gift_link(token: str):
                         )
                     )
                 user = done.recipient
-                if signed_in is None:
-                    session.clear()
-                    login_user(user)
+                response = (
+                    sign_in(user, url_for("wallet.home"))
+                    if signed_in is None
+                    else redirect(url_for("wallet.home"))
+                )
                 flash(
                     ngettext(
-                        "%(num)s session from %(giver)s are now yours.",
+                        "%(num)s session from %(giver)s is now yours.",
                         "%(num)s sessions from %(giver)s are now yours.",
                         done.sessions,
                         giver=done.giver.name,
                     ),
                     "success",
                 )
-                return redirect(url_for("wallet.home"))
+                return response
     state = gift.state_at(clock.now())
     if state != GiftStatus.PENDING:
         return _problem(_already(state))

@@ -1,11 +1,11 @@
 """Accepting an invitation from its emailed link, and resetting a forgotten password."""
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user
 
 from grants.auth import bp
 from grants.auth.forms import AcceptInvitationForm, ResetPasswordForm, ResetRequestForm
+from grants.auth.two_step import sign_in
 from grants.core.db import commit_with_retry
 from grants.core.enrolment import accept_invitation, current_consent, open_invitation
 from grants.core.errors import DomainError, InvalidInput
@@ -13,6 +13,7 @@ from grants.core.people import request_password_reset, set_password, user_for_re
 from grants.core.tokens import LinkExpired, LinkInvalid, read_token
 from grants.database import db
 from grants.i18n import current_language
+from grants.limits import limiter
 
 
 def _link_problem(message: str):
@@ -67,11 +68,10 @@ def invitation(token: str):
             except DomainError as error:
                 return _link_problem(error.message)
             else:
-                user = accepted.user
-                session.clear()
-                login_user(user)
+                # Two-step sign-in, when the person has it on, still applies.
+                response = sign_in(accepted.user, url_for("wallet.home"))
                 flash(_("Welcome to %(cohort)s.", cohort=accepted.cohort.name), "success")
-                return redirect(url_for("wallet.home"))
+                return response
     return render_template(
         "auth/invitation.html",
         form=form,
@@ -81,7 +81,15 @@ def invitation(token: str):
     )
 
 
+def _reset_account_key() -> str:
+    return "reset:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RESET_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["RESET_ACCOUNT_LIMIT"], methods=["POST"], key_func=_reset_account_key
+)
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():

@@ -1,16 +1,27 @@
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from grants.auth import bp
 from grants.auth.forms import LoginForm, ReauthForm
+from grants.auth.two_step import sign_in
 from grants.core import audit
 from grants.core.people import authenticate
 from grants.database import db
-from grants.security import home_url, mark_fresh_login, safe_next
+from grants.limits import limiter
+from grants.security import end_login, home_url, mark_fresh_login, safe_next
+
+
+def _account_key() -> str:
+    """Throttle by the account asked for, whichever address the attempts come from."""
+    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_LIMIT"], methods=["POST"], key_func=_account_key
+)
 def login():
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
@@ -21,14 +32,7 @@ def login():
             # One answer for unknown emails, wrong passwords and disabled accounts.
             form.password.errors.append(_("That email and password do not match an account."))
             return render_template("auth/login.html", form=form), 200
-        audit.record(db, user, "auth.login", user)
-        db.commit()
-        # A fresh session at login, so nothing planted before it carries over.
-        next_url = safe_next(request.args.get("next"))
-        session.clear()
-        login_user(user)
-        mark_fresh_login()
-        return redirect(next_url or home_url(user))
+        return sign_in(user, safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
@@ -38,8 +42,7 @@ def logout():
     # CSRFProtect has already refused a POST without a valid token.
     audit.record(db, current_user, "auth.logout", current_user)
     db.commit()
-    logout_user()
-    session.clear()
+    end_login()
     flash(_("You are logged out."), "success")
     return redirect(url_for("auth.login"))
 

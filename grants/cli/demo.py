@@ -30,3 +30,19 @@ def seed(if_empty: bool) -> None:
         click.echo(f"demo logins (password: {demo.DEMO_PASSWORD}):")
         for email, _name, roles in demo.DEMO_USERS:
             click.echo(f"  {email:24} {', '.join(roles)}")
+        click.echo(
+            f"staff, finance and admin also need a code: add the key {demo.DEMO_TOTP_SECRET} "
+            "to an authenticator app, or run `flask --app wsgi demo code`"
+        )
+
+
+@group.command("code")
+def code() -> None:
+    """Print the current two-step sign-in code of the demo's staff, finance and admin."""
+    import pyotp
+
+    from grants.core.clock import clock
+
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("demo data is never used under the production configuration")
+    click.echo(pyotp.TOTP(demo.DEMO_TOTP_SECRET).at(clock.now()))

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grants.core import two_factor
 from grants.core.clock import clock
 from grants.core.cohorts import CohortSettings, cohort_funding, create_cohort, fund_cohort
 from grants.core.enrolment import Invitee, current_consent, invite
@@ -57,6 +58,9 @@ from grants.core.vouchers import (
 )
 
 DEMO_PASSWORD = "demo-password-2026"
+# The two-step sign-in key of the demo's staff, finance and admin (base32, for an
+# authenticator app). Published on purpose: demo data is refused in production.
+DEMO_TOTP_SECRET = "GRANTSDEMOGRANTSDEMOGRANTSDEMO23"
 
 DEMO_USERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("ambassador@demo.test", "Maya Okafor", ("ambassador",)),
@@ -303,6 +307,11 @@ def _user(session, email, name, roles, result) -> User:
         user = create_user(
             session, None, email=email, name=name, roles=roles, password=DEMO_PASSWORD
         )
+        if two_factor.required(user):
+            # Their roles need two-step sign-in; the demo shares one published key, and
+            # `flask demo code` prints the current code for anyone without the app.
+            user.totp_secret = DEMO_TOTP_SECRET
+            user.totp_enabled_at = clock.now()
         result.created.append(email)
     else:
         result.existing.append(email)

@@ -145,7 +145,7 @@ def invite(
     enrolment.invited_at = clock.now()
     enrolment.invited_by_id = actor.id
     enrolment.closed_at = None
-    _send_invitation(session, enrolment, user.email, user.locale or locale)
+    _send_invitation(session, enrolment, user.email, user.language or locale)
     audit.record(
         session, actor, "enrolment.invite", enrolment, cohort_id=cohort.id, user_id=user.id
     )
@@ -192,7 +192,7 @@ def resend_invitation(
     if clock.now() - enrolment.invited_at < RESEND_PAUSE:
         raise WrongEnrolmentState(_("An invitation was sent a moment ago; it is on its way."))
     enrolment.invited_at = clock.now()
-    _send_invitation(session, enrolment, enrolment.user.email, enrolment.user.locale or locale)
+    _send_invitation(session, enrolment, enrolment.user.email, enrolment.user.language or locale)
     audit.record(session, actor, "enrolment.resend", enrolment)
     return enrolment
 

@@ -302,7 +302,7 @@ def import_rows(
                     "to": user.email,
                     "template": "invitation",
                     "params": {"enrolment_id": enrolment.id, "nonce": enrolment.invite_nonce},
-                    "locale": user.locale or locale,
+                    "locale": user.language or locale,
                 }
                 for enrolment, user in enrolments
             ],

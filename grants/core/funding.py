@@ -338,5 +338,5 @@ def _tell(session: Session, grant: Grant, locale: str = "en") -> None:
         to=user.email,
         template="funding_decided",
         params={"grant_id": grant.id},
-        locale=user.locale or locale,
+        locale=user.language or locale,
     )

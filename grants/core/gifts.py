@@ -174,7 +174,7 @@ def gift_credits(
         to=recipient.email,
         template="gift_received",
         params={"gift_id": gift.id, "nonce": gift.nonce},
-        locale=recipient.locale or locale,
+        locale=recipient.language or locale,
     )
     audit.record(
         session,
@@ -480,5 +480,5 @@ def _tell_giver(session: Session, gift: Gift, locale: str = "en") -> None:
         to=giver.email,
         template="gift_update",
         params={"gift_id": gift.id},
-        locale=giver.locale or locale,
+        locale=giver.language or locale,
     )

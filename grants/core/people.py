@@ -6,7 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grants.core import audit, outbox, passwords
+from grants.core import audit, login_sessions, outbox, passwords
 from grants.core.errors import DomainError, InvalidInput
 from grants.core.i18n import _
 from grants.core.models.people import ROLES, User, UserRole
@@ -141,5 +141,7 @@ def set_password(session: Session, actor: User | None, user: User, password: str
         raise InvalidInput(problem)
     user.password_hash = passwords.hash_password(password)
     user.session_generation += 1
+    # The generation already refuses old cookies; ending the rows says so on the server.
+    login_sessions.end_all(session, user.id, "password")
     audit.record(session, actor, "auth.password_set", user)
     return user

@@ -201,7 +201,7 @@ def check_hours(value: Any) -> dict | None:
         return None
     if not isinstance(value, dict):
         raise InvalidInput(_("Opening hours are not in a form the directory can read."))
-    if value.get("always"):
+    if _check_bool(value.get("always"), _("Always open")):
         return {"always": True}
     zone = str(value.get("time_zone") or "").strip()
     if zone not in _time_zones():
@@ -254,6 +254,18 @@ def _check_date(value: Any) -> date:
     return value
 
 
+def _check_bool(value: Any, what) -> bool:
+    """Yes or no, as JSON (true/false) or as text; "false" is never taken for yes."""
+    if value is None or value == "" or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in {"yes", "true", "1"}:
+        return True
+    if text in {"no", "false", "0"}:
+        return False
+    raise InvalidInput(_("%(what)s is yes or no.", what=what))
+
+
 def _check_free(value: Any) -> bool | None:
     if value is None or value == "":
         return None
@@ -300,7 +312,7 @@ def check_entry(raw: dict) -> Entry:
         free=_check_free(raw.get("free")),
         source=source,
         checked_on=_check_date(raw.get("checked_on")),
-        retired=bool(raw.get("retired")),
+        retired=_check_bool(raw.get("retired"), _("Retired")),
     )
 
 
@@ -318,7 +330,10 @@ def channels_to_text(channels: list[dict]) -> str:
 
 def channels_from_text(text: str) -> list[dict]:
     channels = []
-    for line in re.split(r"[\n|]", text or ""):
+    lines = re.split(r"[\n|]", text or "")
+    if len(lines) > 20:
+        raise InvalidInput(_("Ten channels at most."))
+    for line in lines:
         line = line.strip()
         if not line:
             continue
@@ -330,11 +345,13 @@ def channels_from_text(text: str) -> list[dict]:
                     line=line,
                 )
             )
-        value = value.strip()
+        value = value.strip()[:300]
         keyword = None
-        found = re.match(r"^(.*?)\s*\(([^()]+)\)$", value)
-        if found and kind.strip().lower() == "text":
-            value, keyword = found.group(1), found.group(2)
+        # "85258 (SHOUT)": the keyword in brackets at the end (split, not a regex, so a
+        # long line cannot make it slow).
+        if kind.strip().lower() == "text" and value.endswith(")") and "(" in value:
+            number, _bracket, keyword = value[:-1].rpartition("(")
+            value, keyword = number.strip(), keyword.strip()
         channels.append({"kind": kind.strip(), "value": value, "keyword": keyword})
     return channels
 
@@ -464,7 +481,8 @@ def find(
             entry.country,
             CountryGroup(entry.country, names.get(entry.country, entry.country), None),
         ).entries.append(entry)
-    if search.country and search.country not in groups and not _filtered(search):
+    # The chosen country's emergency number shows even when no line matches the filters.
+    if search.country and search.country not in groups:
         groups[search.country] = CountryGroup(
             search.country, names.get(search.country, search.country), None
         )
@@ -488,10 +506,6 @@ def _priority(entry: Resource) -> tuple:
         not (entry.hours or {}).get("always"),
         entry.name.casefold(),
     )
-
-
-def _filtered(search: Search) -> bool:
-    return bool(search.language or search.topic or search.channel or search.query)
 
 
 def _matches(entry: Resource, needle: str, names: dict[str, str]) -> bool:
@@ -652,7 +666,7 @@ def _as_entry(resource: Resource) -> Entry:
     )
 
 
-def set_emergency_number(session: Session, actor: User | None, raw: dict) -> EmergencyNumber:
+def check_emergency_number(raw: dict) -> dict:
     country = normalise_country(str(raw.get("country") or ""))
     number = _text(raw.get("number"), 40, _("The emergency number"))
     if not _PHONE.match(number) and not re.fullmatch(r"[0-9]{2,4}( / [0-9]{2,4})*", number):
@@ -660,11 +674,35 @@ def set_emergency_number(session: Session, actor: User | None, raw: dict) -> Eme
     source = _text(raw.get("source"), 500, _("The source's address"))
     if not _URL.match(source):
         raise InvalidInput(_("The source is the public web page the facts came from."))
-    checked_on = _check_date(raw.get("checked_on"))
-    row = session.get(EmergencyNumber, country) or EmergencyNumber(country=country)
-    row.number, row.source, row.checked_on = number, source, checked_on
+    return {
+        "country": country,
+        "number": number,
+        "source": source,
+        "checked_on": _check_date(raw.get("checked_on")),
+    }
+
+
+def set_emergency_number(session: Session, actor: User | None, raw: dict) -> EmergencyNumber:
+    checked = check_emergency_number(raw)
+    return _store_emergency_number(session, actor, checked)
+
+
+def _store_emergency_number(session: Session, actor: User | None, checked: dict):
+    row = session.get(EmergencyNumber, checked["country"])
+    if row is not None and (row.number, row.source, row.checked_on) == (
+        checked["number"],
+        checked["source"],
+        checked["checked_on"],
+    ):
+        return row  # unchanged: nothing to record
+    row = row or EmergencyNumber(country=checked["country"])
+    row.number, row.source, row.checked_on = (
+        checked["number"],
+        checked["source"],
+        checked["checked_on"],
+    )
     session.add(row)
-    audit.record(session, actor, "resource.emergency_number_set", None, country=country)
+    audit.record(session, actor, "resource.emergency_number_set", None, country=checked["country"])
     return row
 
 
@@ -683,7 +721,7 @@ class ImportReport:
 def read_json(data: bytes) -> dict:
     try:
         document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidInput(_("The file is not JSON in UTF-8.")) from None
     if isinstance(document, list):
         document = {"resources": document}
@@ -702,6 +740,13 @@ def read_csv(data: bytes) -> dict:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput(_("The file is not CSV in UTF-8.")) from None
+    try:
+        return _read_csv(text)
+    except csv.Error:
+        raise InvalidInput(_("The file is not CSV a spreadsheet can read.")) from None
+
+
+def _read_csv(text: str) -> dict:
     reader = csv.DictReader(io.StringIO(text))
     header = [(name or "").strip().lower() for name in reader.fieldnames or []]
     missing = [column for column in CSV_COLUMNS if column not in header and column != "retired"]
@@ -757,7 +802,12 @@ def import_directory(session: Session, actor: User | None, document: dict) -> Im
         entries.append((number, entry))
     numbers = []
     for number, raw in enumerate(document.get("emergency_numbers", []), start=1):
-        numbers.append((number, raw))
+        try:
+            if not isinstance(raw, dict):
+                raise InvalidInput(_("An entry is a set of named fields."))
+            numbers.append(check_emergency_number(raw))
+        except InvalidInput as error:
+            problems.append(Problem(number, _("Emergency number: %(reason)s", reason=error.text)))
     if problems:
         raise DirectoryInvalid(problems)
 
@@ -786,16 +836,8 @@ def import_directory(session: Session, actor: User | None, document: dict) -> Im
         elif not entry.retired and resource.retired_at is not None:
             resource.retired_at = None
         report.updated += 1
-    for number, raw in numbers:
-        try:
-            if not isinstance(raw, dict):
-                raise InvalidInput(_("An entry is a set of named fields."))
-            set_emergency_number(session, None, raw)
-        except InvalidInput as error:
-            session.rollback()
-            raise DirectoryInvalid(
-                [Problem(number, _("Emergency number: %(reason)s", reason=error.text))]
-            ) from None
+    for checked in numbers:
+        _store_emergency_number(session, actor, checked)
         report.emergency_numbers += 1
     session.flush()
     audit.record(

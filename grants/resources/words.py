@@ -52,6 +52,12 @@ def channel_href(channel: dict) -> str:
     return value
 
 
+def dial_href(number: str) -> str:
+    """ "999 / 112" -> "tel:999": the first of a country's emergency numbers, digits only."""
+    first = number.split("/")[0]
+    return "tel:" + "".join(ch for ch in first if ch.isdigit() or ch == "+")
+
+
 def describe_hours(hours: dict | None) -> str:
     """ "Open 24 hours, every day", or "Mon-Fri 09:00-17:00 · Sat 10:00-14:00 (Europe/London
     time)" (with en dashes), with day names in the reader's language."""
@@ -88,5 +94,6 @@ def init_app(app) -> None:
         channel_label=lambda kind: CHANNEL_LABELS.get(kind, kind),
         language_name=language_name,
         channel_href=channel_href,
+        dial_href=dial_href,
         describe_hours=describe_hours,
     )

@@ -41,7 +41,10 @@ class ResourceForm(FlaskForm):
     )
     channels = TextAreaField(
         _l("How to reach them"),
-        validators=[InputRequired(_l("Give at least one way to reach the service."))],
+        validators=[
+            InputRequired(_l("Give at least one way to reach the service.")),
+            Length(max=2000),
+        ],
         description=_l(
             "One per line, in the order to try them: phone: 116 123, text: 85258 (SHOUT), "
             "chat: https://..., web: https://..., email: name@example.org"

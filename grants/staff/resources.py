@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from grants.core import resources as directory
 from grants.core.clock import clock
 from grants.core.db import commit_with_retry
-from grants.core.errors import DomainError
+from grants.core.errors import DomainError, NotFound
 from grants.core.models.resources import EmergencyNumber, Resource
 from grants.database import db
 from grants.forms import ActionForm
@@ -26,14 +26,19 @@ SHOWS = ("active", "stale", "retired", "all")
 @bp.app_context_processor
 def _stale_count():
     def stale_resources() -> int:
-        return db.scalar(
+        """Entries and emergency numbers due a check, for the staff navigation."""
+        before = directory.stale_before(clock.today())
+        entries = db.scalar(
             select(func.count())
             .select_from(Resource)
-            .where(
-                Resource.retired_at.is_(None),
-                Resource.checked_on <= directory.stale_before(clock.today()),
-            )
+            .where(Resource.retired_at.is_(None), Resource.checked_on <= before)
         )
+        numbers = db.scalar(
+            select(func.count())
+            .select_from(EmergencyNumber)
+            .where(EmergencyNumber.checked_on <= before)
+        )
+        return entries + numbers
 
     return {"stale_resources": stale_resources}
 
@@ -112,6 +117,8 @@ def _act(resource_id: int, action, done: str):
         return redirect(url_for("staff.resources"))
     try:
         entry = commit_with_retry(db, lambda: action(db, current_user, resource_id))
+    except NotFound:
+        abort(404)
     except DomainError as error:
         db.rollback()
         flash(error.message, "error")

@@ -105,3 +105,32 @@ def wait_for_email(mailbox, address: str, *, count: int = 1, timeout: float = 10
             return received[-1]
         time.sleep(0.05)
     raise AssertionError(f"no email to {address} within {timeout} s")
+
+
+_CURRENT: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _two_step_app(app):
+    """finish_two_step() needs the test's app to read the account's key."""
+    _CURRENT["app"] = app
+    yield
+    _CURRENT.clear()
+
+
+def finish_two_step(page, email: str) -> None:
+    """After the password: staff, finance and admin give their authenticator's code."""
+    from sqlalchemy import select
+
+    from grants.core.models.people import User
+    from grants.database import get_session
+    from tests.conftest import current_code
+
+    app = _CURRENT["app"]
+    with app.app_context():
+        user = get_session().scalar(select(User).where(User.email == email.lower()))
+        needs_code = user is not None and user.totp_enabled_at is not None
+    if needs_code:
+        page.wait_for_url("**/auth/two-step")
+        page.get_by_label("Code", exact=True).fill(current_code(app, email))
+        page.get_by_role("button", name="Continue").click()

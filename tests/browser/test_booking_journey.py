@@ -16,6 +16,7 @@ from grants.core.models.cohorts import Cohort
 from grants.core.models.people import User
 from grants.core.partners import PartnerSettings, save_partner
 from grants.database import get_session
+from tests.browser.conftest import finish_two_step
 from tests.conftest import PASSWORD
 from tests.test_funding import enrol_user
 from tests.test_gifts import grant_credits
@@ -26,6 +27,7 @@ def log_in(page, email):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    finish_two_step(page, email)
 
 
 def test_a_recipient_books_and_the_partner_confirms(

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import wait_for_email
+from tests.browser.conftest import finish_two_step, wait_for_email
 from tests.conftest import PASSWORD
 
 
@@ -20,6 +20,7 @@ def test_staff_invite_an_artist_who_joins_from_the_email(
     page.get_by_label("Email").fill(staff.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    finish_two_step(page, staff.email)
     expect(page.get_by_role("heading", level=1)).to_have_text("Cohorts")
     page.get_by_role("link", name="RADAR US 2027").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("RADAR US 2027")

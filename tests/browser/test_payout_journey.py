@@ -8,6 +8,7 @@ import re
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from tests.browser.conftest import finish_two_step
 from tests.conftest import PASSWORD
 
 
@@ -16,6 +17,7 @@ def log_in(page, email):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    finish_two_step(page, email)
 
 
 def test_build_approve_pay_and_export(page, snap, app, make_user, make_cohort, tmp_path):

@@ -25,6 +25,7 @@ from grants.core.models.payouts import (
 from grants.core.models.people import ROLES, Role, User, UserRole
 from grants.core.models.programmes import ConsentText, Programme
 from grants.core.models.resources import EmergencyNumber, Resource
+from grants.core.models.sessions import LoginSession, RecoveryCode
 
 __all__ = [
     "ROLES",
@@ -45,6 +46,7 @@ __all__ = [
     "GrantStatus",
     "Ledger",
     "LineStatus",
+    "LoginSession",
     "OutboxMessage",
     "OutboxStatus",
     "Partner",
@@ -55,6 +57,7 @@ __all__ = [
     "PayoutItem",
     "PayoutLine",
     "Programme",
+    "RecoveryCode",
     "Resource",
     "Role",
     "Transfer",

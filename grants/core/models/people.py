@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.clock import clock
@@ -35,11 +35,19 @@ class User(Base):
     # The language the person chose ("es"); None until they choose, so their browser's
     # language is used.
     locale: Mapped[str | None] = mapped_column(String(16))
+    # The language their browser asked for when they last logged in: emails use it when
+    # they have not chosen one.
+    browser_locale: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     # Bumped when a password changes or the user is disabled: sessions carrying the old
     # value stop working (see grants.auth).
     session_generation: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # Two-factor sign-in (RFC 6238 TOTP): the shared secret once set up, when it was
+    # switched on, and the last time step used (a code works once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # For partner users: the one partner they act for.
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
 
@@ -57,6 +65,11 @@ class User(Base):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def language(self) -> str | None:
+        """The language to write to them in: their choice, else their browser's."""
+        return self.locale or self.browser_locale
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_generation}"
