@@ -15,6 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 
 
+# Keys seen in examples and tests: never good enough for real data.
+WEAK_SECRET_KEYS = {"test-only-secret-key", "change-me", "changeme", "secret", "dev", "development"}
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable configuration."""
 
@@ -87,6 +91,8 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    # The __Host- prefix: the browser only accepts it over HTTPS, for this exact host.
+    SESSION_COOKIE_NAME = "__Host-session"
 
 
 PROFILES = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}
@@ -140,6 +146,22 @@ def load(env: str | None = None, overrides: dict | None = None) -> dict:
             raise ConfigError(f"production needs {', '.join(missing)} set in the environment")
         if not settings["BASE_URL"].startswith("https://"):
             raise ConfigError("production's BASE_URL must start with https://")
+        if settings.get("DEBUG") or os.environ.get("FLASK_DEBUG", "").lower() in {"1", "true"}:
+            raise ConfigError("production never runs with debug on (it shows code and data)")
+        key = str(settings["SECRET_KEY"])
+        if len(key) < 32 or key in WEAK_SECRET_KEYS or len(set(key)) < 8:
+            raise ConfigError(
+                "production's SECRET_KEY must be long and random: "
+                'python -c "import secrets; print(secrets.token_hex(32))"'
+            )
+        if (
+            str(settings["DATABASE_URL"]).startswith("sqlite")
+            and os.environ.get("GRANTS_ALLOW_SQLITE") != "1"
+        ):
+            raise ConfigError(
+                "production runs on PostgreSQL; set GRANTS_ALLOW_SQLITE=1 to run a single "
+                "small install on SQLite on purpose"
+            )
         if not str(settings.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
             raise ConfigError(
                 "production needs RATELIMIT_STORAGE_URI=redis://... so every worker shares "

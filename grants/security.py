@@ -47,9 +47,14 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
-        # Pages say who uses therapy: no shared or browser cache may keep them.
-        if response.mimetype == "text/html":
+        # Pages (and a signed-in person's downloads) say who uses therapy: no shared or
+        # browser cache may keep them.
+        if response.mimetype == "text/html" or (
+            current_user.is_authenticated and request.endpoint != "static"
+        ):
             headers["Cache-Control"] = "no-store"
+        if app.config["ENV_NAME"] == "production":
+            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         return response
 
 

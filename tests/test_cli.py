@@ -156,7 +156,8 @@ def test_demo_seed_if_empty_still_shows_the_logins_of_an_earlier_seed(runner):
 
 
 def test_demo_seed_refuses_under_production(database_url, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "p" * 40)
+    monkeypatch.setenv("SECRET_KEY", "5d2b8f0e6c4a9e7b3d1f5a8c2e6b0d4f9a7c3e1b")
+    monkeypatch.setenv("GRANTS_ALLOW_SQLITE", "1")  # the suite's database may be SQLite
     monkeypatch.setenv("BASE_URL", "https://grants.example.org")
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
     app = create_app({"DATABASE_URL": database_url}, env="production")

@@ -9,7 +9,7 @@ def test_production_refuses_to_start_without_its_settings(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(config.ConfigError, match="SECRET_KEY, DATABASE_URL, BASE_URL"):
         create_app(env="production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("SECRET_KEY", "a3f9c1e07b6d4e2fa8b5c3d1e9f7a6b4c2d0e8f6")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db.example.org/grants")
     with pytest.raises(config.ConfigError, match="needs BASE_URL"):
         create_app(env="production")

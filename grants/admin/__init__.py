@@ -8,4 +8,4 @@ from grants.security import require_role
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_role(Role.ADMIN))
 
-from grants.admin import audit_log, partners, programmes, views  # noqa: E402,F401
+from grants.admin import audit_log, partners, programmes, users, views  # noqa: E402,F401
