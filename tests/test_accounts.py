@@ -152,3 +152,16 @@ def test_only_admins_manage_accounts(app, client, make_user):
         assert client.post(url, data={"csrf_token": token, "roles": ["admin"]}).status_code == 403
     assert client.get(f"/admin/users/{maya.id}").status_code == 403
     assert _user(app, maya.id).active and _user(app, maya.id).role_names == {"ambassador"}
+
+
+def test_payout_details_ask_for_the_password_again(app, client, admin, make_user):
+    """A partner's payout details (where money goes) open only after a recent password."""
+    clock.advance(timedelta(minutes=16))
+    response = client.get("/admin/partners/new")
+    assert response.status_code == 302 and "/auth/confirm" in response.headers["Location"]
+    confirm = client.get("/auth/confirm")
+    client.post(
+        "/auth/confirm?next=/admin/partners/new",
+        data={"password": "correct horse battery staple", "csrf_token": csrf_token(confirm.text)},
+    )
+    assert client.get("/admin/partners/new").status_code == 200

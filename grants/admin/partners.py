@@ -13,6 +13,7 @@ from grants.core.models.partners import Partner
 from grants.core.models.people import User
 from grants.core.partners import PartnerSettings, add_partner_user, save_partner
 from grants.database import db
+from grants.security import fresh_login_required
 
 
 @bp.route("/partners")
@@ -36,6 +37,7 @@ def _settings(form: PartnerForm) -> PartnerSettings:
 
 @bp.route("/partners/new", methods=["GET", "POST"])
 @bp.route("/partners/<int:partner_id>", methods=["GET", "POST"])
+@fresh_login_required  # payout details: the password again first, before the form opens
 def partner(partner_id: int | None = None):
     existing = db.get(Partner, partner_id) if partner_id else None
     if partner_id and existing is None:
@@ -75,6 +77,7 @@ def partner(partner_id: int | None = None):
 
 
 @bp.route("/partners/<int:partner_id>/users", methods=["POST"])
+@fresh_login_required
 def partner_user(partner_id: int):
     if db.get(Partner, partner_id) is None:
         abort(404)
