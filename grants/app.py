@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, g, request
 
 import config as app_config
-from grants import database, i18n, labels, limits, mailer, security, web
+from grants import database, i18n, labels, limits, mailer, privacy, security, web
 from grants.core import audit, passwords
 from grants.core.clock import clock
 from grants.security import areas_for
@@ -48,6 +48,7 @@ def create_app(overrides: dict | None = None, *, env: str | None = None) -> Flas
     mailer.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
+    privacy.init_app(app)
     limits.init_app(app)
     _record_origin(app)
 

@@ -1,10 +1,12 @@
 """Error pages that say what happened in plain words, and never leak a stack trace."""
 
+import traceback
+
 from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from grants.database import db
@@ -68,6 +70,17 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error):
         db.rollback()
-        app.logger.exception("unhandled error")
+        if isinstance(error, DBAPIError):
+            # The database's own text can quote the values it refused (PostgreSQL: "DETAIL:
+            # Failing row contains (..., someone@example.org, ...)"). Logs carry ids, not
+            # names or addresses: the kind of error, its SQLSTATE and where it was raised.
+            app.logger.error(
+                "unhandled database error: %s %s\n%s",
+                type(error.orig).__name__,
+                getattr(error.orig, "sqlstate", None) or "",
+                "".join(traceback.format_tb(error.__traceback__)),
+            )
+        else:
+            app.logger.exception("unhandled error")
         title, message = MESSAGES[500]
         return render_template("error.html", title=title, message=message), 500

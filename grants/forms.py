@@ -8,13 +8,31 @@ from functools import cache
 from babel import Locale, UnknownLocaleError
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice
+from wtforms import IntegerField, SelectChoice
 
 from grants.core.countries import country_names
 
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token travels."""
+
+
+class WholeNumberField(IntegerField):
+    """An integer field that refuses a number beyond a float's range (hundreds of digits) as
+    it refuses one that is not a number: WTForms' NumberRange checks through a float and
+    would crash on it."""
+
+    # WTForms' own words for a value that is not a whole number, from its own catalogue.
+    NOT_WHOLE = "Not a valid integer value."
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            try:
+                float(self.data)
+            except OverflowError:
+                self.data = None
+                raise ValueError(self.gettext(self.NOT_WHOLE)) from None
 
 
 def _sort_key(name: str) -> str:

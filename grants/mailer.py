@@ -10,6 +10,8 @@ from __future__ import annotations
 import smtplib
 import sys
 from dataclasses import dataclass, field
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 
 from flask import Flask, current_app, g, render_template
 from flask_babel import lazy_gettext as _l
@@ -41,6 +43,17 @@ SUBJECTS = {
     "gift_received": _l("%(giver)s sent you a gift"),
     "gift_update": _l("An update on your gift"),
 }
+
+
+class _Message(Message):
+    """Flask-Mail's message with its text parts quoted-printable, so no line is longer than
+    76 characters: SMTP refuses a line over 998 bytes, and a message someone typed as one
+    long paragraph (a decline, a gift's note with emoji) would otherwise make one."""
+
+    def _mimetext(self, text, subtype="plain"):
+        charset = Charset("utf-8")
+        charset.body_encoding = QP
+        return MIMEText(text, _subtype=subtype, _charset=charset)
 
 
 class NoLongerApplicable(Exception):
@@ -244,7 +257,7 @@ def _render(session: Session, row: OutboxMessage) -> Message:
         subject = SUBJECTS[row.template] % context
         body = render_template(f"email/{row.template}.txt", **context)
         html = render_template(f"email/{row.template}.html", **context)
-    message = Message(
+    message = _Message(
         subject=subject,
         recipients=[row.to_address],
         body=body,

@@ -30,8 +30,10 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _refuse_nul():
         # PostgreSQL cannot store a NUL character in text; no person types one.
-        values = [*request.args.values(), *request.form.values()]
-        values += [upload.filename or "" for upload in request.files.values()]
+        # Every value of a repeated field too (.values() gives only the first of each).
+        values = [value for _name, value in request.args.items(multi=True)]
+        values += [value for _name, value in request.form.items(multi=True)]
+        values += [upload.filename or "" for _name, upload in request.files.items(multi=True)]
         if any("\x00" in value for value in values):
             abort(400)
 

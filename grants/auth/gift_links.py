@@ -78,9 +78,9 @@ def gift_link(token: str):
         ):
             form.confirm_password.errors.append(_("The two passwords are not the same."))
         else:
-            raw = form.consent_text_id.data or ""
+            raw = str(form.consent_text_id.data or "")
             locale = current_language()  # the giver's email, if they have not chosen one
-            consent_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+            consent_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
             try:
                 done = commit_with_retry(
                     db,

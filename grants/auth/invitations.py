@@ -47,8 +47,10 @@ def invitation(token: str):
             form.confirm_password.errors.append(_("The two passwords are not the same."))
         else:
             try:
-                raw_id = form.consent_text_id.data or ""
-                consent_text_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 10 else 0
+                raw_id = str(form.consent_text_id.data or "")
+                consent_text_id = (
+                    int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 10 else 0
+                )
                 accepted = commit_with_retry(
                     db,
                     lambda: accept_invitation(

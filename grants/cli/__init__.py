@@ -10,6 +10,7 @@ from grants.cli import (
     ledger,
     outbox,
     payouts,
+    people,
     resources,
     users,
     vouchers,
@@ -17,5 +18,17 @@ from grants.cli import (
 
 
 def register_commands(app: Flask) -> None:
-    for module in (db, demo, enrol, gifts, ledger, outbox, payouts, resources, users, vouchers):
+    for module in (
+        db,
+        demo,
+        enrol,
+        gifts,
+        ledger,
+        outbox,
+        payouts,
+        people,
+        resources,
+        users,
+        vouchers,
+    ):
         app.cli.add_command(module.group)

@@ -60,9 +60,15 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`, with SQLite set up for WAL, foreign keys and BEGIN IMMEDIATE."""
+    """An engine for `url`, with SQLite set up for WAL, foreign keys and BEGIN IMMEDIATE.
+
+    Bound parameters stay out of error messages and SQL logging: they hold names and
+    email addresses, and an error's text ends up in logs (see grants.errors)."""
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        # After a database restart pooled connections are dead: test each before use.
+        kwargs.setdefault("pool_pre_ping", True)
         return create_engine(parsed, **kwargs)
 
     kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import localcontext
 from typing import Any
 
 from babel.dates import format_date, format_datetime
@@ -122,7 +123,11 @@ def format_value(value: Any, locale: str, nested: Callable[[str], str] = transla
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, int):
-        return format_decimal(value, locale=locale)
+        # Babel rounds in the current decimal context, whose 28 digits a number someone
+        # typed (10**30 sessions) can exceed: give it the digits it needs.
+        with localcontext() as context:
+            context.prec = max(context.prec, len(str(abs(value))) + 10)
+            return format_decimal(value, locale=locale)
     if isinstance(value, datetime):
         return format_datetime(value, format="medium", locale=locale)
     if isinstance(value, date):

@@ -9,7 +9,6 @@ from wtforms import (
     DecimalField,
     EmailField,
     HiddenField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -19,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from grants.core.models.cohorts import CohortStatus
 from grants.core.money import CURRENCIES
-from grants.forms import region_choices
+from grants.forms import WholeNumberField, region_choices
 from grants.labels import COHORT
 
 
@@ -55,14 +54,14 @@ class CohortForm(FlaskForm):
         ],
         description=_l("What a partner is paid for one delivered session, such as 120.00."),
     )
-    session_allowance = IntegerField(
+    session_allowance = WholeNumberField(
         _l("Sessions per ambassador"),
         validators=[
             InputRequired(_l("Enter how many sessions each ambassador may receive.")),
             NumberRange(min=1, max=1000),
         ],
     )
-    session_budget = IntegerField(
+    session_budget = WholeNumberField(
         _l("Session budget"),
         validators=[
             InputRequired(_l("Enter the cohort's budget in sessions.")),
@@ -70,12 +69,12 @@ class CohortForm(FlaskForm):
         ],
         description=_l("How many sessions the cohort plans to fund in all."),
     )
-    gift_expiry_days = IntegerField(
+    gift_expiry_days = WholeNumberField(
         _l("Days before an unaccepted gift expires"),
         default=30,
         validators=[InputRequired(_l("Enter a number of days.")), NumberRange(min=1, max=365)],
     )
-    approval_threshold = IntegerField(
+    approval_threshold = WholeNumberField(
         _l("Two approvals for grants above"),
         default=6,
         validators=[InputRequired(_l("Enter a number of sessions.")), NumberRange(min=0, max=1000)],
@@ -92,12 +91,12 @@ class CohortForm(FlaskForm):
         _l("People who were gifted sessions may gift them on"),
         description=_l("Ambassadors can always gift. Most programmes leave this off."),
     )
-    gift_limit_per_recipient = IntegerField(
+    gift_limit_per_recipient = WholeNumberField(
         _l("The most sessions one person can receive from one giver"),
         default=6,
         validators=[InputRequired(_l("Enter a number of sessions.")), NumberRange(min=1, max=1000)],
     )
-    open_gift_limit = IntegerField(
+    open_gift_limit = WholeNumberField(
         _l("The most gifts one giver can have waiting for an answer"),
         default=5,
         validators=[InputRequired(_l("Enter a number of gifts.")), NumberRange(min=1, max=1000)],
@@ -112,7 +111,7 @@ class CohortForm(FlaskForm):
 
 
 class FundForm(FlaskForm):
-    sessions = IntegerField(
+    sessions = WholeNumberField(
         _l("Sessions to fund"),
         validators=[
             InputRequired(_l("Enter a number of sessions.")),
@@ -156,7 +155,7 @@ class ImportForm(FlaskForm):
 
 
 class ApproveForm(FlaskForm):
-    sessions = IntegerField(
+    sessions = WholeNumberField(
         _l("Sessions to approve"),
         validators=[
             InputRequired(_l("Enter a number of sessions.")),

@@ -4,7 +4,6 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -14,6 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from grants.core.models.gifts import Relationship
+from grants.forms import WholeNumberField
 
 # How a giver knows the person (the list in the gift form).
 RELATIONSHIP_CHOICES = {
@@ -25,7 +25,7 @@ RELATIONSHIP_CHOICES = {
 
 
 class AskForm(FlaskForm):
-    sessions = IntegerField(
+    sessions = WholeNumberField(
         _l("How many sessions?"),
         validators=[
             InputRequired(_l("Enter a number of sessions.")),
@@ -47,7 +47,7 @@ class GiftForm(FlaskForm):
         _l("How you know them"),
         choices=[SelectChoice(value, label) for value, label in RELATIONSHIP_CHOICES.items()],
     )
-    sessions = IntegerField(
+    sessions = WholeNumberField(
         _l("Sessions to gift"),
         validators=[
             InputRequired(_l("Enter a number of sessions.")),

@@ -137,7 +137,8 @@ def accept(gift_id: int):
             action_form=ActionForm(),
         ), 400
     raw = form.consent_text_id.data or ""
-    consent_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    # (isascii: "²" is a digit to isdigit, but not to int)
+    consent_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
     actor = current_user._get_current_object()
     locale = current_language()
     try:
