@@ -39,6 +39,24 @@ def _user(app, user_id) -> User:
         return user
 
 
+def _audited(app, action: str) -> int:
+    with app.app_context():
+        return get_session().scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+        )
+
+
+def _set_up(client):
+    """Turn two-step sign-in on from the setup page: (secret, recovery codes)."""
+    page = client.get("/auth/two-step/setup")
+    secret = re.search(r"secret=([A-Z2-7]+)", page.text).group(1)
+    done = client.post(
+        "/auth/two-step/setup",
+        data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_token(page.text)},
+    )
+    return secret, re.findall(r"<li><code>([a-z2-9-]{11})</code></li>", done.text)
+
+
 def _in(client, url) -> bool:
     return client.get(url).status_code == 200
 
@@ -103,25 +121,14 @@ def test_a_wrong_or_replayed_code_is_refused(app, client, make_user):
     _password_step(thief, staff.email)
     assert "That code did not work" in _code_step(thief, code).text
     assert not _in(thief, "/staff/")
-    with app.app_context():
-        failed = get_session().scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.action == "auth.two_step_failed")
-        )
-        assert failed == 2
+    assert _audited(app, "auth.two_step_failed") == 2
 
 
 def test_a_recovery_code_works_once(app, client, make_user):
     staff = make_user("staff", two_step=False)
     _password_step(client, staff.email)
-    page = client.get("/auth/two-step/setup")
-    secret = re.search(r"secret=([A-Z2-7]+)", page.text).group(1)
-    done = client.post(
-        "/auth/two-step/setup",
-        data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_token(page.text)},
-    )
-    codes = re.findall(r"<li><code>([a-z2-9-]{11})</code></li>", done.text)
+    _secret, codes = _set_up(client)
+    assert len(codes) == 10
     AuthActions(client).logout()
 
     _password_step(client, staff.email)
@@ -130,13 +137,7 @@ def test_a_recovery_code_works_once(app, client, make_user):
     AuthActions(client).logout()
     _password_step(client, staff.email)
     assert "That code did not work" in _code_step(client, codes[0]).text
-    with app.app_context():
-        used = get_session().scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.action == "auth.recovery_code_used")
-        )
-        assert used == 1
+    assert _audited(app, "auth.recovery_code_used") == 1
 
 
 def test_the_code_step_does_not_wait_for_ever(app, client, make_user):
@@ -169,12 +170,7 @@ def test_it_is_optional_for_ambassadors_and_can_be_switched_off(app, client, mak
     maya = make_user("ambassador")
     AuthActions(client).login(maya.email)
     assert _in(client, "/wallet/")  # no setup demanded
-    page = client.get("/auth/two-step/setup")
-    secret = re.search(r"secret=([A-Z2-7]+)", page.text).group(1)
-    client.post(
-        "/auth/two-step/setup",
-        data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_token(page.text)},
-    )
+    _set_up(client)
     assert _user(app, maya.id).totp_enabled_at is not None
     page = client.get("/auth/security")
     client.post("/auth/security/two-step/off", data={"csrf_token": csrf_token(page.text)})

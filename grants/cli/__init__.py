@@ -16,19 +16,9 @@ from grants.cli import (
     vouchers,
 )
 
+GROUPS = (db, demo, enrol, gifts, ledger, outbox, payouts, people, resources, users, vouchers)
+
 
 def register_commands(app: Flask) -> None:
-    for module in (
-        db,
-        demo,
-        enrol,
-        gifts,
-        ledger,
-        outbox,
-        payouts,
-        people,
-        resources,
-        users,
-        vouchers,
-    ):
+    for module in GROUPS:
         app.cli.add_command(module.group)
