@@ -1,12 +1,14 @@
 """Error pages that say what happened in plain words, and never leak a stack trace."""
 
 import traceback
+from contextlib import suppress
+from pathlib import Path
 
 from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from grants.database import db
@@ -32,9 +34,22 @@ MESSAGES = {
     ),
     500: (
         _l("Something went wrong on our side"),
-        _l("Nothing was changed. Please try again shortly."),
+        # An error can come after a change was saved (while drawing the next page): say
+        # what is true either way.
+        _l(
+            "If you were saving something, check whether it went through before you "
+            "try again. If this keeps happening, please tell programme staff."
+        ),
+    ),
+    503: (
+        _l("We cannot reach our records just now"),
+        _l("Nothing you sent could be saved. Please try again in a few minutes."),
     ),
 }
+
+# The last resort when even the error page cannot be drawn (the database is down and the
+# page would look up who is signed in, or their language): plain HTML, no lookups.
+UNAVAILABLE_PAGE = Path(__file__).resolve().parent.parent / "static" / "unavailable.html"
 
 
 def init_app(app: Flask) -> None:
@@ -67,9 +82,24 @@ def init_app(app: Flask) -> None:
             ),
         ), 409
 
+    def _page(code: int, title, message):
+        try:
+            return render_template("error.html", title=title, message=message), code
+        except Exception as failure:  # whatever broke, the person gets a page
+            app.logger.error("error page not drawn: %s", type(failure).__name__)
+            headers = {"Content-Type": "text/html; charset=utf-8", "Retry-After": "60"}
+            return UNAVAILABLE_PAGE.read_bytes(), code, headers
+
     @app.errorhandler(Exception)
     def _unexpected(error):
-        db.rollback()
+        with suppress(DBAPIError):  # the connection is gone: nothing to roll back
+            db.rollback()
+        if isinstance(error, OperationalError | InterfaceError):
+            # The database cannot be reached (down, restarting, out of connections). One
+            # line, not a traceback per request while it lasts.
+            app.logger.error("database unavailable: %s", type(error.orig).__name__)
+            title, message = MESSAGES[503]
+            return _page(503, title, message)
         if isinstance(error, DBAPIError):
             # The database's own text can quote the values it refused (PostgreSQL: "DETAIL:
             # Failing row contains (..., someone@example.org, ...)"). Logs carry ids, not
@@ -83,4 +113,4 @@ def init_app(app: Flask) -> None:
         else:
             app.logger.exception("unhandled error")
         title, message = MESSAGES[500]
-        return render_template("error.html", title=title, message=message), 500
+        return _page(500, title, message)

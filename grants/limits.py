@@ -5,11 +5,23 @@ import hashlib
 import hmac
 import logging
 
-from flask import Flask
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def account_key(prefix: str) -> str:
+    """A limit key for the account whose email was typed into this request's form.
+
+    The email itself never becomes a key: keys sit in Redis (and in its dumps) for as long as
+    the window lasts, and an address there says who tried to sign in. A keyed digest counts
+    the same account the same way and tells a reader of the store nothing."""
+    email = (request.form.get("email") or "").strip().lower()[:254]
+    secret = str(current_app.config.get("SECRET_KEY") or "").encode()
+    mac = hmac.new(secret, f"{prefix}:{email}".encode(), hashlib.sha256).hexdigest()
+    return f"{prefix}:{mac[:32]}"
 
 
 class KeysOutOfLogs(logging.Filter):

@@ -47,3 +47,31 @@ def test_an_unexpected_error_is_a_calm_500(app):
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.text
     assert "RuntimeError" not in response.text
+
+
+def test_a_database_that_cannot_be_reached_gets_a_calm_503(app, client, make_user, auth):
+    """With the database gone, even drawing the usual error page fails (it looks up who is
+    signed in): the person still gets a page that says what is true and where help is."""
+    from sqlalchemy.orm import sessionmaker
+
+    from grants.core.db import make_engine
+
+    maya = make_user("ambassador", email="maya@example.org")
+    auth.login(maya.email)
+    working = app.extensions["grants.sessionmaker"]
+    gone = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/unreachable")
+    app.extensions["grants.sessionmaker"] = sessionmaker(gone)
+    app.logger.disabled = True
+    try:
+        for path in ("/wallet/", "/resources/"):
+            response = client.get(path)
+            assert response.status_code == 503, path
+            assert "cannot reach our records" in response.text
+            assert "Nothing you sent could be saved" in response.text
+            assert "Traceback" not in response.text and "psycopg" not in response.text
+        assert 'href="tel:988"' in client.get("/wallet/").text
+    finally:
+        app.extensions["grants.sessionmaker"] = working
+        gone.dispose()
+        app.logger.disabled = False
+    assert client.get("/wallet/").status_code == 200  # and back when the database is

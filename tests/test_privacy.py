@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pyotp
 import pytest
 from sqlalchemy import JSON, String, Text, func, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from grants.core import two_factor
 from grants.core.clock import clock
@@ -705,9 +705,13 @@ def test_database_errors_reach_the_logs_without_the_values_they_were_given(
         assert "secret" not in str(caught.value).lower()
 
     def failing():  # what a database error that no view expects looks like
+        raise DataError("SELECT 1", {"email": address}, Exception(f"({address})"))
+
+    def unreachable():  # the database went away
         raise OperationalError("SELECT 1", {"email": address}, Exception(f"({address})"))
 
     app.add_url_rule("/failing-for-the-test", view_func=failing)
+    app.add_url_rule("/unreachable-for-the-test", view_func=unreachable)
     hear_everything(monkeypatch)
     caplog.set_level(logging.DEBUG)
     assert app.test_client().get("/failing-for-the-test").status_code == 500
@@ -715,4 +719,9 @@ def test_database_errors_reach_the_logs_without_the_values_they_were_given(
     logged = logging.Formatter().format(record)
     assert "unhandled database error: Exception" in logged
     assert ", in failing" in logged  # where it was raised
+    assert address not in logged.lower()
+    caplog.clear()
+    assert app.test_client().get("/unreachable-for-the-test").status_code == 503
+    logged = "\n".join(logging.Formatter().format(r) for r in caplog.records)
+    assert "database unavailable" in logged
     assert address not in logged.lower()

@@ -281,6 +281,37 @@ def test_reset_links_are_throttled_and_answer_alike(app, make_user, mailbox):
     assert len(mailbox.to("maya@example.org")) == 2
 
 
+def test_throttle_keys_in_the_shared_store_hold_no_email(app, make_user):
+    """Per-account limits count by a keyed digest of the email: Redis, where every worker's
+    counts live, never holds the address someone typed."""
+    import redis
+
+    from grants.limits import limiter
+    from tests.test_partners import need_redis
+
+    need_redis()
+    app.config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379"
+    limiter.init_app(app)
+    limiter.reset()
+    store = redis.Redis(host="127.0.0.1", port=6379)
+    try:
+        make_user("ambassador", email="maya.keys@example.org")
+        _password_step(app.test_client(), "maya.keys@example.org", "guess")
+        client = app.test_client()
+        page = client.get("/auth/reset")
+        client.post(
+            "/auth/reset",
+            data={"email": "maya.keys@example.org", "csrf_token": csrf_token(page.text)},
+        ).close()
+        keys = [key.decode() for key in store.scan_iter("LIMITS*")]
+        assert any("account:" in key for key in keys) and any("reset:" in key for key in keys)
+        assert not [key for key in keys if "maya" in key or "example.org" in key]
+    finally:
+        limiter.reset()
+        app.config["RATELIMIT_STORAGE_URI"] = "memory://"
+        limiter.init_app(app)
+
+
 def test_a_throttled_person_gets_a_page_not_an_error(app, make_user):
     app.config["LOGIN_LIMIT"] = "1 per minute"
     client = app.test_client()

@@ -1,6 +1,6 @@
 """Accepting an invitation from its emailed link, and resetting a forgotten password."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from grants.auth import bp
@@ -13,7 +13,7 @@ from grants.core.people import request_password_reset, set_password, user_for_re
 from grants.core.tokens import LinkExpired, LinkInvalid, read_token
 from grants.database import db
 from grants.i18n import current_language
-from grants.limits import limiter
+from grants.limits import account_key, limiter
 
 
 def _link_problem(message: str):
@@ -84,7 +84,7 @@ def invitation(token: str):
 
 
 def _reset_account_key() -> str:
-    return "reset:" + (request.form.get("email") or "").strip().lower()[:254]
+    return account_key("reset")
 
 
 @bp.route("/reset", methods=["GET", "POST"])

@@ -8,13 +8,13 @@ from grants.auth.two_step import sign_in
 from grants.core import audit
 from grants.core.people import authenticate
 from grants.database import db
-from grants.limits import limiter
+from grants.limits import account_key, limiter
 from grants.security import end_login, home_url, mark_fresh_login, safe_next
 
 
 def _account_key() -> str:
     """Throttle by the account asked for, whichever address the attempts come from."""
-    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+    return account_key("account")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -104,9 +104,12 @@ def request_password_reset(session: Session, email: str, *, locale: str = "en") 
         email = normalise_email(email)
     except InvalidInput:
         return  # not an address at all: nothing to look up, nothing to learn
-    outbox.enqueue(
+    message = outbox.enqueue(
         session, to=email, template="password_reset", params={"email": email}, locale=locale
     )
+    # The audit row names the queued message, never the address or whether it has an
+    # account: the log must not become a way to learn who is a member.
+    audit.record(session, None, "password_reset.requested", message)
 
 
 def user_for_reset(session: Session, user_id: int, generation: int) -> User:
