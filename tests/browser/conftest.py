@@ -91,9 +91,31 @@ def snap(request, page):
     def take(step: str) -> Path:
         path = folder / f"{next(steps):02d}-{step}.png"
         page.screenshot(path=path, full_page=True)
+        check_accessibility(page, step)
         return path
 
     return take
+
+
+def check_accessibility(page, step: str = "") -> None:
+    """Run axe-core (the copy bundled with axe-playwright-python, so nothing is fetched)
+    on the page as it stands, and fail on any serious or critical violation, saying which
+    rule, where and why."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    serious = [
+        violation
+        for violation in results.response["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]
+    if serious:
+        lines = [f"accessibility at step {step!r} ({page.url}):"]
+        for violation in serious:
+            lines.append(f"  {violation['impact']}: {violation['id']}: {violation['help']}")
+            for node in violation["nodes"][:5]:
+                lines.append(f"    {node['target']}: {node['failureSummary']}")
+        raise AssertionError("\n".join(lines))
 
 
 def wait_for_email(mailbox, address: str, *, count: int = 1, timeout: float = 10.0):
@@ -116,6 +138,17 @@ def _two_step_app(app):
     _CURRENT["app"] = app
     yield
     _CURRENT.clear()
+
+
+def log_in(page, email: str, password: str | None = None) -> None:
+    """Log in through the login page, giving the second step's code where one is needed."""
+    from tests.conftest import PASSWORD
+
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password or PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    finish_two_step(page, email)
 
 
 def finish_two_step(page, email: str) -> None:
