@@ -13,6 +13,16 @@ from wtforms import IntegerField, SelectChoice
 from grants.core.countries import country_names
 
 
+def refuse(form: FlaskForm, error) -> None:
+    """Show a refusal from the core on `form`: beside the input it is about when the error
+    names one (so it is tied to that field for screen readers), else at the top."""
+    field = form._fields.get(error.field) if getattr(error, "field", None) else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token travels."""
 

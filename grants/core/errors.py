@@ -7,11 +7,18 @@ from grants.core.i18n import _, translate
 
 class DomainError(Exception):
     """A rule of the programme refused an operation. `str(error)` is the English, safe to
-    show the user; `error.message` is the same in the reader's language (see core.i18n)."""
+    show the user; `error.message` is the same in the reader's language (see core.i18n).
 
-    def __init__(self, message: str) -> None:
+    `field` names the input the refusal is about (such as "sessions"), when there is one,
+    so a form can show the message beside that input rather than only at the top."""
+
+    field: str | None = None
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.text = message
+        if field is not None:
+            self.field = field
 
     @property
     def message(self) -> str:

@@ -27,6 +27,8 @@ _NAMESPACE = uuid.UUID("1b0f6c52-93f4-4c0e-8d1b-5f2a7e9c3d40")
 class AllowanceExceeded(DomainError):
     """More sessions than the ambassador's allowance still has room for."""
 
+    field = "sessions"
+
 
 class RequestAlreadyOpen(DomainError):
     """One open request per cohort at a time."""

@@ -46,6 +46,8 @@ class GiftRuleBroken(DomainError):
 class NotEnoughCredits(DomainError):
     """The giver does not have that many credits available."""
 
+    field = "sessions"
+
 
 class GiftNotOpen(DomainError):
     """The gift was already accepted, declined, revoked or expired."""
@@ -254,7 +256,8 @@ def _check_rules(session, actor, cohort, recipient, name, sessions) -> None:
                 cohort=cohort.name,
                 name=name,
                 room=room,
-            )
+            ),
+            field="sessions",
         )
 
 

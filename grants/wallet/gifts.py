@@ -17,7 +17,7 @@ from grants.core.models.gifts import Gift, GiftStatus
 from grants.core.models.ledger import Account
 from grants.core.wallet import available_now
 from grants.database import db
-from grants.forms import ActionForm
+from grants.forms import ActionForm, refuse
 from grants.i18n import current_language
 from grants.wallet import bp
 from grants.wallet.forms import AcceptGiftForm, GiftForm
@@ -66,7 +66,7 @@ def gift(cohort_id: int):
             )
         except DomainError as error:
             db.rollback()
-            form.form_errors.append(error.message)
+            refuse(form, error)
         else:
             flash(
                 ngettext(

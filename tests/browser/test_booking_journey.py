@@ -1,11 +1,13 @@
 """A recipient books a session; the partner confirms the code; what the partner is owed
-rises by the cohort's session value."""
+rises by the cohort's session value. The browser has JavaScript switched off: the app
+needs none."""
 
 from __future__ import annotations
 
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import expect
 
 from grants.core.clock import clock
@@ -30,6 +32,7 @@ def log_in(page, email):
     finish_two_step(page, email)
 
 
+@pytest.mark.no_javascript
 def test_a_recipient_books_and_the_partner_confirms(
     page, snap, app, make_user, make_cohort, mailbox
 ):
