@@ -1,6 +1,7 @@
 """Every page of every role, checked in the browser: axe-core finds no serious or critical
-violation, the page reflows at 200% zoom without sideways scrolling, and nothing on it
-needs JavaScript (the app ships none). The journeys check the pages they pass through at
+violation, headings and landmarks are in order, the page reflows at 200% zoom without
+sideways scrolling, nothing on it needs JavaScript (the app ships none) and nothing is
+loaded from another site. The journeys check the pages they pass through at
 each step too (see snap() in conftest)."""
 
 from __future__ import annotations
@@ -63,6 +64,31 @@ def uses_script(page) -> bool:
     return page.evaluate("() => document.scripts.length > 0")
 
 
+OUTLINE = """() => {
+  const levels = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+    .filter(h => h.offsetParent !== null || h.closest('details'))
+    .map(h => Number(h.tagName[1]));
+  const landmarks = ['header', 'nav', 'main', 'footer']
+    .filter(tag => document.querySelector(tag) === null);
+  return {levels, missing: landmarks, mains: document.querySelectorAll('main').length};
+}"""
+
+
+def outline_problems(page) -> list[str]:
+    """One h1, first; no level skipped on the way down; header, main and footer present."""
+    found = page.evaluate(OUTLINE)
+    levels, problems = found["levels"], []
+    if levels[:1] != [1] or levels.count(1) != 1:
+        problems.append(f"headings should start with the one h1: {levels}")
+    for before, after in zip(levels, levels[1:], strict=False):
+        if after > before + 1:
+            problems.append(f"heading level jumps from h{before} to h{after}")
+    missing = [tag for tag in found["missing"] if tag != "nav"]  # no menu when signed out
+    if missing or found["mains"] != 1:
+        problems.append(f"landmarks missing: {missing}, main elements: {found['mains']}")
+    return problems
+
+
 @pytest.mark.parametrize("email", [None, *ROLES], ids=["public", *ROLES])
 def test_every_page_passes_axe_and_reflows_at_200_percent(
     browser, live_server, app, demo_world, email
@@ -72,6 +98,13 @@ def test_every_page_passes_axe_and_reflows_at_200_percent(
     context = browser.new_context(viewport=VIEWPORTS["desktop"], base_url=live_server)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    elsewhere = []  # everything a page loads comes from the app itself
+    page.on(
+        "request",
+        lambda request: (
+            None if request.url.startswith(live_server) else elsewhere.append(request.url)
+        ),
+    )
     try:
         if email:
             sign_in(page, email)
@@ -82,10 +115,12 @@ def test_every_page_passes_axe_and_reflows_at_200_percent(
             check_accessibility(page, url)
             if uses_script(page):
                 problems.append(f"{url}: has a <script>")
+            problems += [f"{url}: {problem}" for problem in outline_problems(page)]
             page.set_viewport_size(ZOOMED)
             if not reflows(page):
                 problems.append(f"{url}: scrolls sideways at 200% zoom")
         assert not problems, "\n".join(problems)
+        assert not elsewhere, elsewhere
     finally:
         context.close()
 
