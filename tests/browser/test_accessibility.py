@@ -6,6 +6,8 @@ each step too (see snap() in conftest)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from playwright.sync_api import expect
 
@@ -80,7 +82,7 @@ def outline_problems(page) -> list[str]:
     levels, problems = found["levels"], []
     if levels[:1] != [1] or levels.count(1) != 1:
         problems.append(f"headings should start with the one h1: {levels}")
-    for before, after in zip(levels, levels[1:], strict=False):
+    for before, after in pairwise(levels):
         if after > before + 1:
             problems.append(f"heading level jumps from h{before} to h{after}")
     missing = [tag for tag in found["missing"] if tag != "nav"]  # no menu when signed out
