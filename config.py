@@ -8,9 +8,11 @@ start without what it needs, and says what is missing.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 
@@ -72,6 +74,13 @@ class Config:
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 64 * 1024
     ARGON2_PARALLELISM = 4
+    # Logs (grants.logs): "text" is a readable line, "json" one JSON object a line for a
+    # log collector; None leaves logging as the host program set it up (the test runner).
+    LOG_FORMAT: str | None = "text"
+    LOG_LEVEL = "INFO"
+    # Host names a request may be addressed to (Flask checks the Host header); None: any.
+    # Production defaults to BASE_URL's host and the loopback names local probes use.
+    TRUSTED_HOSTS: list[str] | None = None
 
 
 class DevelopmentConfig(Config):
@@ -86,6 +95,7 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
+    LOG_FORMAT = None  # pytest captures log records itself
 
 
 class ProductionConfig(Config):
@@ -93,6 +103,15 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     # The __Host- prefix: the browser only accepts it over HTTPS, for this exact host.
     SESSION_COOKIE_NAME = "__Host-session"
+    LOG_FORMAT = "json"
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+# Probes on the machine itself (a container's health check, a curl from the host) address
+# the app by a loopback name; they are trusted beside the public host unless
+# TRUSTED_HOSTS is set.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 
 
 PROFILES = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}
@@ -120,12 +139,17 @@ def load(env: str | None = None, overrides: dict | None = None) -> dict:
         "MAIL_DEFAULT_SENDER",
         "MAIL_BACKEND",
         "RATELIMIT_STORAGE_URI",
+        "LOG_FORMAT",
     ):
         if os.environ.get(name):
             settings[name] = os.environ[name]
-    for name in ("MAIL_PORT", "PROXY_HOPS"):
+    for name, lowest, highest in (("MAIL_PORT", 1, 65535), ("PROXY_HOPS", 0, 5)):
         if os.environ.get(name):
-            settings[name] = int(os.environ[name])
+            settings[name] = _whole_number(name, os.environ[name], lowest, highest)
+    if os.environ.get("LOG_LEVEL"):
+        settings["LOG_LEVEL"] = os.environ["LOG_LEVEL"].strip().upper()
+    if os.environ.get("TRUSTED_HOSTS"):
+        settings["TRUSTED_HOSTS"] = _host_list(os.environ["TRUSTED_HOSTS"])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
         if os.environ.get(name):
             settings[name] = os.environ[name].lower() in {"1", "true", "yes"}
@@ -134,6 +158,10 @@ def load(env: str | None = None, overrides: dict | None = None) -> dict:
     settings.update(overrides or {})
     if settings["MAIL_BACKEND"] not in {"smtp", "console", "none"}:
         raise ConfigError("MAIL_BACKEND must be smtp, console or none")
+    if settings["LOG_LEVEL"] not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    if settings["LOG_FORMAT"] is not None and settings["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
 
     if settings["ENV_NAME"] == "production":
         required = ("SECRET_KEY", "DATABASE_URL", "BASE_URL")
@@ -167,11 +195,65 @@ def load(env: str | None = None, overrides: dict | None = None) -> dict:
                 "production needs RATELIMIT_STORAGE_URI=redis://... so every worker shares "
                 "the same rate limits"
             )
+        _check_production_mail(settings, overrides or {})
+        if settings.get("TRUSTED_HOSTS") is None:
+            settings["TRUSTED_HOSTS"] = [_host_of(settings["BASE_URL"]), *LOOPBACK_HOSTS]
     else:
         settings.setdefault("DATABASE_URL", "sqlite:///" + str(instance / "grants.db"))
         if not settings.get("SECRET_KEY"):
             settings["SECRET_KEY"] = _local_secret_key(instance)
     return settings
+
+
+def _check_production_mail(settings: dict, overrides: dict) -> None:
+    """A programme runs on email (invitations, gifts, password resets): production needs a
+    mail server, or says on purpose that this host leaves email queued for another."""
+    chosen = os.environ.get("MAIL_BACKEND") or overrides.get("MAIL_BACKEND")
+    if settings["MAIL_BACKEND"] == "console":
+        raise ConfigError(
+            "MAIL_BACKEND=console prints every email, sign-in links and all, into the logs: "
+            "never in production; set MAIL_SERVER"
+        )
+    if settings["MAIL_BACKEND"] == "smtp" and not settings.get("MAIL_SERVER"):
+        raise ConfigError("MAIL_BACKEND=smtp needs MAIL_SERVER (the SMTP relay's host name)")
+    if settings["MAIL_BACKEND"] == "none" and chosen != "none":
+        raise ConfigError(
+            "production needs MAIL_SERVER (the SMTP relay's host name) set in the environment, "
+            "or MAIL_BACKEND=none to leave email queued for `flask jobs run` on another host"
+        )
+
+
+def _whole_number(name: str, value: str, lowest: int, highest: int) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or not lowest <= number <= highest:
+        raise ConfigError(
+            f"{name} must be a whole number from {lowest} to {highest}, not {value!r}"
+        )
+    return number
+
+
+def _host_of(url: str) -> str:
+    host = urlsplit(url).hostname
+    if not host:
+        raise ConfigError(
+            f"BASE_URL must be an address such as https://grants.example.org, not {url!r}"
+        )
+    return host
+
+
+def _host_list(value: str) -> list[str]:
+    """TRUSTED_HOSTS: host names separated by commas (".example.org" trusts every
+    subdomain). A name carries no scheme and no port: the Host header's port is ignored."""
+    hosts = [host.strip().lower() for host in value.split(",") if host.strip()]
+    for host in hosts:
+        if not re.fullmatch(r"\.?[a-z0-9]([a-z0-9.-]*[a-z0-9])?", host):
+            raise ConfigError(
+                f"TRUSTED_HOSTS lists host names (no scheme, port or path); {host!r} is not one"
+            )
+    return hosts
 
 
 def _local_secret_key(instance: Path) -> str:

@@ -7,9 +7,10 @@ from pathlib import Path
 from flask import Flask, g, request
 
 import config as app_config
-from grants import database, i18n, labels, limits, mailer, privacy, security, web
+from grants import database, health, i18n, labels, limits, logs, mailer, privacy, security, web
 from grants.core import audit, passwords
 from grants.core.clock import clock
+from grants.hosts import TrustedHosts
 from grants.security import areas_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,8 @@ def create_app(overrides: dict | None = None, *, env: str | None = None) -> Flas
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(settings)
+    # First: its request hooks then time (and log) everything the others do.
+    logs.init_app(app)
     if app.config.get("PROXY_HOPS"):
         # Behind N reverse proxies that each append the client's address: only the
         # addresses they wrote are believed, so a forged X-Forwarded-For sent by a
@@ -33,6 +36,8 @@ def create_app(overrides: dict | None = None, *, env: str | None = None) -> Flas
 
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
+    if app.config.get("TRUSTED_HOSTS"):
+        app.wsgi_app = TrustedHosts(app.wsgi_app, app.config["TRUSTED_HOSTS"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     passwords.configure(
@@ -57,6 +62,7 @@ def create_app(overrides: dict | None = None, *, env: str | None = None) -> Flas
 
     for area in (home, auth, wallet, staff, partner, finance, admin, resources):
         app.register_blueprint(area.bp)
+    health.init_app(app)
     errors.init_app(app)
     app.context_processor(
         lambda: {"site_name": app.config["SITE_NAME"], "areas_for": areas_for, "now": clock.now}

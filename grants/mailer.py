@@ -42,6 +42,7 @@ SUBJECTS = {
     "funding_decided": _l("An update on your request"),
     "gift_received": _l("%(giver)s sent you a gift"),
     "gift_update": _l("An update on your gift"),
+    "resources_due": _l("Resource hub: entries due a check"),
 }
 
 
@@ -354,10 +355,24 @@ def _gift_update(session: Session, params: dict) -> dict:
     }
 
 
+def _resources_due(session: Session, params: dict) -> dict:
+    # Told by the scheduled resource check (grants.core.stale_resources): a count only.
+    user = session.get(User, params["user_id"])
+    if user is None or not user.active:
+        raise NoLongerApplicable("the member of staff is no longer active")
+    return {
+        "recipient_locale": user.language,
+        "name": user.name,
+        "count": params["count"],
+        "link": external_url("staff.resources", show="stale"),
+    }
+
+
 CONTEXTS = {
     "gift_received": _gift_received,
     "gift_update": _gift_update,
     "invitation": _invitation,
     "password_reset": _password_reset,
     "funding_decided": _funding_decided,
+    "resources_due": _resources_due,
 }

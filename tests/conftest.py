@@ -7,6 +7,7 @@ tests. After each test the ledger's invariants are checked on what the test left
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -28,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from grants import create_app
+from grants import create_app, logs
 from grants.core import schema, two_factor
 from grants.core.clock import clock
 from grants.core.db import Base, commit_with_retry, make_engine
@@ -176,6 +177,16 @@ def session(engine):
 def _reset_clock():
     yield
     clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging():
+    """An app made under the production or development profile sets up logging for the
+    whole process (grants.logs): the next test starts from the runner's own again."""
+    level = logging.getLogger().level
+    yield
+    logs.unconfigure()
+    logging.getLogger().setLevel(level)
 
 
 class Collector:

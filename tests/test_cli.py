@@ -160,6 +160,7 @@ def test_demo_seed_refuses_under_production(database_url, monkeypatch):
     monkeypatch.setenv("GRANTS_ALLOW_SQLITE", "1")  # the suite's database may be SQLite
     monkeypatch.setenv("BASE_URL", "https://grants.example.org")
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    monkeypatch.setenv("MAIL_BACKEND", "none")
     app = create_app({"DATABASE_URL": database_url}, env="production")
     try:
         result = app.test_cli_runner().invoke(args=["demo", "seed"])

@@ -288,16 +288,28 @@ def _flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 class Gunicorn:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    """gunicorn on a free port, its output in `log`. `command` replaces the one below (the
+    deployment guide's, in tests/test_deploy.py, which binds to `port` from its settings);
+    it is up once `probe` answers 200."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        command: list[str] | None = None,
+        probe: str = "/auth/login",
+    ) -> None:
         self.port = _free_port()
         self.env = env
         self.log = log
+        self.command = command
+        self.probe = probe
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as handle:
             self.process = subprocess.Popen(
-                [
+                self.command or [
                     sys.executable, "-m", "gunicorn",
                     "--workers", str(WORKERS),
                     "--bind", f"127.0.0.1:{self.port}",
@@ -319,7 +331,7 @@ class Gunicorn:
         if self.process.poll() is not None:
             raise AssertionError(f"gunicorn exited:\n{_tail(self.log)}")
         try:
-            return Browser(self.port).get("/auth/login").status == 200
+            return Browser(self.port).get(self.probe).status == 200
         except (OSError, http.client.HTTPException):
             return False
 

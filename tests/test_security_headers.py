@@ -47,6 +47,7 @@ def production_env(monkeypatch, database_url):
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db.example.org/grants")
     monkeypatch.setenv("BASE_URL", "https://grants.example.org")
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("MAIL_SERVER", "smtp.example.org")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     monkeypatch.delenv("GRANTS_ALLOW_SQLITE", raising=False)
     return monkeypatch

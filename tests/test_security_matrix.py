@@ -186,6 +186,9 @@ def POST(url, expect, **extra):
 ROUTES: tuple[Route, ...] = (
     GET("/", SIGNED_IN),
     GET("/resources/", EVERYONE),
+    # Health checks for load balancers and containers: states only, no personal data.
+    GET("/healthz", EVERYONE),
+    GET("/readyz", EVERYONE),
     POST("/language", EVERYONE, by="amb_a", data={"language": "en", "next": "/resources/"}),
     # -- signing in and out, links from emails, two-step sign-in --
     GET("/auth/login", EVERYONE),

@@ -7,6 +7,7 @@ from grants.cli import (
     demo,
     enrol,
     gifts,
+    jobs,
     ledger,
     outbox,
     payouts,
@@ -16,7 +17,20 @@ from grants.cli import (
     vouchers,
 )
 
-GROUPS = (db, demo, enrol, gifts, ledger, outbox, payouts, people, resources, users, vouchers)
+GROUPS = (
+    db,
+    demo,
+    enrol,
+    gifts,
+    jobs,
+    ledger,
+    outbox,
+    payouts,
+    people,
+    resources,
+    users,
+    vouchers,
+)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,8 +1,8 @@
 import click
 
 from grants.cli.group import Group
-from grants.cli.sweep import sweep
 from grants.core.gifts import expire_gift, lapsed_gift_ids
+from grants.core.sweep import sweep
 from grants.database import db
 
 group = Group("gifts", help="Gifts between credit holders.")

@@ -1,7 +1,7 @@
 import click
 
 from grants.cli.group import Group
-from grants.cli.sweep import sweep
+from grants.core.sweep import sweep
 from grants.core.vouchers import expire_voucher, lapsed_voucher_ids
 from grants.database import db
 

@@ -5,6 +5,7 @@ from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, Enrolmen
 from grants.core.models.funding import Grant, GrantKind, GrantStatus
 from grants.core.models.gifts import Gift, GiftStatus
 from grants.core.models.imports import EnrolmentImport
+from grants.core.models.jobs import JobRun
 from grants.core.models.ledger import Account, Ledger, Transfer
 from grants.core.models.outbox import OutboxMessage, OutboxStatus
 from grants.core.models.partners import (
@@ -44,6 +45,7 @@ __all__ = [
     "Grant",
     "GrantKind",
     "GrantStatus",
+    "JobRun",
     "Ledger",
     "LineStatus",
     "LoginSession",

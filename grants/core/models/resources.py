@@ -35,6 +35,10 @@ class Resource(Base):
     free: Mapped[bool | None] = mapped_column()
     source: Mapped[str] = mapped_column(String(500))
     checked_on: Mapped[date] = mapped_column(Date)
+    # When the scheduled check (grants.core.stale_resources) found the entry due a check
+    # and told staff; the next run clears it once the entry has been checked again, so a
+    # later lapse is told again.
+    flagged_stale_on: Mapped[date | None] = mapped_column(Date)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -59,5 +63,6 @@ class EmergencyNumber(Base):
     number: Mapped[str] = mapped_column(String(40))
     source: Mapped[str] = mapped_column(String(500))
     checked_on: Mapped[date] = mapped_column(Date)
+    flagged_stale_on: Mapped[date | None] = mapped_column(Date)  # as for Resource
 
     __table_args__ = (CheckConstraint("country = upper(country)", name="country_upper_case"),)

@@ -1,3 +1,6 @@
+"""Settling what has lapsed (gifts, bookings), one item per transaction: used by the CLI
+commands and the scheduled jobs alike."""
+
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
