@@ -250,7 +250,7 @@ def test_exports_add_up_to_the_ledger(app, owed, runner, tmp_path):
 
     summary = f1.get(f"/finance/batches/{batch.id}/summary.csv")
     assert summary.headers["Content-Disposition"].endswith(
-        f'payout-{batch.id}-USD-2027-03-10-summary.csv"'
+        f'payout-batch-{batch.id}-USD-summary-2027-03-10.csv"'
     )
     rows = _rows(summary.text)
     assert sum(int(float(r["amount"]) * 100) for r in rows) == 86_000

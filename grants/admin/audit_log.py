@@ -4,7 +4,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from wtforms import SelectChoice
 
@@ -13,9 +14,18 @@ from grants.admin.forms import AuditFilterForm
 from grants.core.models.audit import AuditEntry
 from grants.core.models.people import User
 from grants.database import db
-from grants.web import page_number
+from grants.listing import Order, paginate, sort_from_request
 
 PAGE_SIZE = 50
+# Entries are numbered as they are written, so the id is their order in time.
+ORDERS = {
+    "at": Order(
+        (AuditEntry.id,), first="descending", words=(_l("oldest first"), _l("newest first"))
+    ),
+    "action": Order(
+        (AuditEntry.action, AuditEntry.id), words=(_l("by action"), _l("by action, Z to A"))
+    ),
+}
 
 
 @bp.route("/audit")
@@ -48,18 +58,17 @@ def audit_log():
             end = datetime.combine(form.until.data, time(), UTC) + timedelta(days=1)
             query = query.where(AuditEntry.at < end)
 
-    page = page_number()
-    total = db.scalar(select(func.count()).select_from(query.subquery()))
-    entries = db.execute(
-        query.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    sort = sort_from_request(ORDERS, "-at")
+    listed = paginate(query.order_by(*sort.order_by()), PAGE_SIZE, rows=True)
+    filters = {k: v for k, v in request.args.items() if k not in ("page", "sort") and v}
     return render_template(
         "admin/audit.html",
         form=form,
-        entries=entries,
-        total=total,
-        page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        args=args,
+        entries=listed.items,
+        total=listed.total,
+        page=listed.number,
+        pages=listed.pages,
+        sort=sort,
+        filters=filters,
+        args=dict(filters, sort=sort.query),
     )

@@ -3,7 +3,7 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grants.admin import bp
 from grants.admin.forms import PartnerForm, PartnerUserForm
@@ -13,13 +13,31 @@ from grants.core.models.partners import Partner
 from grants.core.models.people import User
 from grants.core.partners import PartnerSettings, add_partner_user, save_partner
 from grants.database import db
+from grants.listing import Order, paginate, sort_from_request
 from grants.security import fresh_login_required
+
+PAGE_SIZE = 50
+ORDERS = {
+    "name": Order((func.lower(Partner.name), Partner.id)),
+    "kind": Order((Partner.kind, func.lower(Partner.name), Partner.id)),
+    "currency": Order((Partner.currency, func.lower(Partner.name), Partner.id)),
+    # Active first when ascending: most of the time those are the ones wanted.
+    "state": Order((Partner.active.desc(), func.lower(Partner.name), Partner.id)),
+}
 
 
 @bp.route("/partners")
 def partners():
-    listed = db.scalars(select(Partner).order_by(Partner.name)).all()
-    return render_template("admin/partners.html", partners=listed)
+    sort = sort_from_request(ORDERS, "name")
+    listed = paginate(select(Partner).order_by(*sort.order_by()), PAGE_SIZE)
+    return render_template(
+        "admin/partners.html",
+        partners=listed.items,
+        sort=sort,
+        page=listed.number,
+        pages=listed.pages,
+        total=listed.total,
+    )
 
 
 def _settings(form: PartnerForm) -> PartnerSettings:

@@ -26,16 +26,11 @@ def _person(user_id: int) -> User:
 @bp.route("/users/<int:user_id>")
 def user(user_id: int):
     person = _person(user_id)
-    live = db.scalar(
-        select(func.count())
-        .select_from(LoginSession)
-        .where(LoginSession.user_id == person.id, LoginSession.ended_at.is_(None))
-    )
     return render_template(
         "admin/user.html",
         person=person,
         roles=ROLES,
-        live_sessions=live,
+        live_sessions=_live_sessions(person),
         two_step=two_factor.enabled(person),
         form=ActionForm(),
     )
@@ -67,6 +62,48 @@ def user_roles(user_id: int):
         lambda actor, person: accounts.set_roles(db, actor, person, chosen),
         _("The roles are saved."),
     )
+
+
+def _live_sessions(person: User) -> int:
+    return db.scalar(
+        select(func.count())
+        .select_from(LoginSession)
+        .where(LoginSession.user_id == person.id, LoginSession.ended_at.is_(None))
+    )
+
+
+def _confirm_page(person: User, action: str):
+    return render_template(
+        "admin/user_confirm.html",
+        person=person,
+        action=action,
+        live_sessions=_live_sessions(person),
+        form=ActionForm(),
+    )
+
+
+@bp.get("/users/<int:user_id>/disable")
+@fresh_login_required
+def confirm_disable(user_id: int):
+    """Check, then confirm: whose account, and what ends with it. Changes nothing."""
+    person = _person(user_id)
+    if not person.active:
+        flash(_("This account is already disabled."), "info")
+        return redirect(url_for("admin.user", user_id=user_id))
+    if person.id == current_user.id:
+        flash(_("You cannot disable your own account."), "error")
+        return redirect(url_for("admin.user", user_id=user_id))
+    return _confirm_page(person, "disable")
+
+
+@bp.get("/users/<int:user_id>/two-step/reset")
+@fresh_login_required
+def confirm_two_step_reset(user_id: int):
+    person = _person(user_id)
+    if not two_factor.enabled(person):
+        flash(_("Two-step sign-in is already off for this account."), "info")
+        return redirect(url_for("admin.user", user_id=user_id))
+    return _confirm_page(person, "two_step_reset")
 
 
 @bp.post("/users/<int:user_id>/disable")

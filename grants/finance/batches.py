@@ -20,15 +20,16 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from grants.core.clock import clock
 from grants.core.db import commit_with_retry
 from grants.core.errors import DomainError
 from grants.core.models.partners import Partner
-from grants.core.models.payouts import PayoutBatch, PayoutLine
+from grants.core.models.payouts import BatchStatus, LineStatus, PayoutBatch, PayoutLine
 from grants.core.models.people import User
+from grants.core.money import to_minor
 from grants.core.payout_reports import (
     BANK_HEADER,
     DETAIL_HEADER,
@@ -52,10 +53,17 @@ from grants.database import db
 from grants.finance import bp
 from grants.finance.forms import BuildBatchForm, FailForm, PayForm
 from grants.forms import ActionForm
+from grants.listing import Order, paginate, sort_from_request
 from grants.security import fresh_login_required
-from grants.web import page_number
 
 PAGE_SIZE = 25
+# Batches are numbered as they are built: newest first, or by the date they pay up to.
+ORDERS = {
+    "batch": Order((PayoutBatch.id,), first="descending"),
+    "cutoff": Order((PayoutBatch.cutoff, PayoutBatch.id), first="descending"),
+    "currency": Order((PayoutBatch.currency, PayoutBatch.id)),
+    "state": Order((PayoutBatch.status, PayoutBatch.id)),
+}
 
 
 def _build_form() -> BuildBatchForm:
@@ -88,21 +96,17 @@ def batches():
         else:
             flash(_("The batch is built. A different finance user must approve it."), "success")
             return redirect(url_for(".batch", batch_id=batch.id))
-    page = page_number()
-    total = db.scalar(select(func.count()).select_from(PayoutBatch))
-    listed = db.scalars(
-        select(PayoutBatch)
-        .order_by(PayoutBatch.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    sort = sort_from_request(ORDERS, "-batch")
+    listed = paginate(select(PayoutBatch).order_by(*sort.order_by()), PAGE_SIZE)
     status = 422 if (form.is_submitted() and form.errors) or form.form_errors else 200
     return render_template(
         "finance/batches.html",
         form=form,
-        batches=listed,
-        page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        batches=listed.items,
+        sort=sort,
+        page=listed.number,
+        pages=listed.pages,
+        total=listed.total,
     ), status
 
 
@@ -126,7 +130,6 @@ def batch(batch_id: int):
         "finance/batch.html",
         batch=batch,
         people=people,
-        action_form=ActionForm(),
         pay_form=PayForm(paid_on=clock.now().date()),
         fail_form=FailForm(),
     )
@@ -141,6 +144,48 @@ def _act(batch_id: int, work, done: str):
     else:
         flash(done, "success")
     return redirect(url_for(".batch", batch_id=batch_id))
+
+
+def _draft_or_back(batch: PayoutBatch):
+    """A redirect back to the batch, saying why, unless it is still a draft."""
+    if batch.status != BatchStatus.DRAFT:
+        flash(_("This batch is no longer a draft."), "info")
+        return redirect(url_for(".batch", batch_id=batch.id))
+    return None
+
+
+@bp.get("/batches/<int:batch_id>/approve")
+@fresh_login_required
+def confirm_approve(batch_id: int):
+    """Check, then confirm: who is paid how much once this batch is approved. Changes
+    nothing; the password is asked for first, as for approving itself."""
+    batch = _load(batch_id)
+    back = _draft_or_back(batch)
+    if back:
+        return back
+    if batch.created_by_id == current_user.id:
+        flash(_("You built this batch: a different finance user approves it."), "error")
+        return redirect(url_for(".batch", batch_id=batch_id))
+    return _confirm_page(batch, "approve")
+
+
+@bp.get("/batches/<int:batch_id>/discard")
+@fresh_login_required
+def confirm_discard(batch_id: int):
+    batch = _load(batch_id)
+    return _draft_or_back(batch) or _confirm_page(batch, "discard")
+
+
+def _confirm_page(batch: PayoutBatch, action: str, lines=None, details=None):
+    return render_template(
+        "finance/confirm.html",
+        batch=batch,
+        action=action,
+        lines=batch.lines if lines is None else lines,
+        details=details or {},
+        builder=db.get(User, batch.created_by_id),
+        form=ActionForm(),
+    )
 
 
 @bp.route("/batches/<int:batch_id>/approve", methods=["POST"])
@@ -175,6 +220,32 @@ def _pay_details():
     return {"bank_reference": form.bank_reference.data, "paid_on": form.paid_on.data}
 
 
+def _pay_details_asked():
+    """The bank reference and date from the batch page's GET form (?bank_reference=...),
+    checked as the real form checks them; None (and the errors flashed) if they fail."""
+    form = PayForm(formdata=request.args, meta={"csrf": False})
+    if not form.validate():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return None
+    return {"bank_reference": form.bank_reference.data, "paid_on": form.paid_on.data}
+
+
+@bp.get("/batches/<int:batch_id>/pay")
+@fresh_login_required
+def confirm_pay_batch(batch_id: int):
+    batch = _load(batch_id)
+    details = _pay_details_asked()
+    if details is None:
+        return redirect(url_for(".batch", batch_id=batch_id))
+    waiting = [line for line in batch.lines if line.status == LineStatus.PENDING]
+    if batch.status != BatchStatus.APPROVED or not waiting:
+        flash(_("No line of this batch is waiting to be paid."), "info")
+        return redirect(url_for(".batch", batch_id=batch_id))
+    return _confirm_page(batch, "pay", waiting, details)
+
+
 @bp.route("/batches/<int:batch_id>/pay", methods=["POST"])
 @fresh_login_required
 def pay_batch(batch_id: int):
@@ -194,6 +265,19 @@ def _line(batch_id: int, line_id: int) -> PayoutLine:
     if line is None or line.batch_id != batch_id:
         abort(404)
     return line
+
+
+@bp.get("/batches/<int:batch_id>/lines/<int:line_id>/pay")
+@fresh_login_required
+def confirm_pay_line(batch_id: int, line_id: int):
+    line = _line(batch_id, line_id)
+    details = _pay_details_asked()
+    if details is None:
+        return redirect(url_for(".batch", batch_id=batch_id))
+    if line.status != LineStatus.PENDING:
+        flash(_("This line is not waiting to be paid."), "info")
+        return redirect(url_for(".batch", batch_id=batch_id))
+    return _confirm_page(line.batch, "pay_line", [line], details)
 
 
 @bp.route("/batches/<int:batch_id>/lines/<int:line_id>/pay", methods=["POST"])
@@ -227,7 +311,10 @@ def fail_line(batch_id: int, line_id: int):
 
 
 def _filename(batch: PayoutBatch, what: str, ext: str) -> str:
-    return f"payout-{batch.id}-{batch.currency}-{batch.cutoff.isoformat()}-{what}.{ext}"
+    """Named by what the file holds and when it was made, so a downloads folder explains
+    itself: payout-batch-12-USD-summary-2027-03-10.csv. The day matters: lines are paid or
+    fail after the batch is built, and the bank file lists only what is still to pay."""
+    return f"payout-batch-{batch.id}-{batch.currency}-{what}-{clock.today().isoformat()}.{ext}"
 
 
 def _csv_response(batch: PayoutBatch, what: str, header: list[str], rows) -> Response:
@@ -280,7 +367,19 @@ def export_xlsx(batch_id: int):
 @bp.route("/batches/<int:batch_id>/lines/<int:line_id>/remittance")
 def remittance(batch_id: int, line_id: int):
     line = _line(batch_id, line_id)
-    rows = list(detail_rows(db, line.batch, line_id=line.id))
+    # The export's rows hold text (ISO dates, decimal amounts); the page shows them in the
+    # reader's locale, so they go back to a date and integer minor units first.
+    rows = [
+        {
+            "kind": row[1],
+            "voucher": row[2],
+            "session_date": date.fromisoformat(row[3]) if row[3] else None,
+            "cohort": row[4],
+            "purpose": row[6],
+            "amount": to_minor(row[7], row[8]),
+        }
+        for row in detail_rows(db, line.batch, line_id=line.id)
+    ]
     return render_template("finance/remittance.html", line=line, batch=line.batch, rows=rows)
 
 

@@ -1,8 +1,9 @@
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from grants.core.db import commit_with_retry
 from grants.core.errors import DomainError
@@ -13,11 +14,25 @@ from grants.core.money_ledger import PAYABLE
 from grants.core.vouchers import confirm_session, show_code
 from grants.database import db
 from grants.limits import limiter
+from grants.listing import Order, paginate, sort_from_request
 from grants.partner import bp
 from grants.partner.forms import ConfirmForm
-from grants.web import money_filter, page_number
+from grants.web import money_filter
 
 PAGE_SIZE = 50
+# Confirmed sessions: by the date they took place, newest first, or by what each pays.
+ORDERS = {
+    "date": Order(
+        (Voucher.session_date, Voucher.resolved_at, Voucher.id),
+        first="descending",
+        words=(_l("oldest first"), _l("newest first")),
+    ),
+    "amount": Order(
+        (Voucher.amount, Voucher.id),
+        first="descending",
+        words=(_l("smallest amount first"), _l("largest amount first")),
+    ),
+}
 
 
 def _partner() -> Partner:
@@ -28,7 +43,7 @@ def _partner() -> Partner:
 def home():
     partner = _partner()
     owed = [
-        (ledger.unit, money_filter(account.available, ledger.unit))
+        (ledger.unit, account.available)
         for account, ledger in db.execute(
             select(Account, Ledger)
             .join(Ledger, Ledger.id == Account.ledger_id)
@@ -36,17 +51,12 @@ def home():
             .order_by(Ledger.unit)
         )
     ]
-    page = page_number()
     sessions = select(Voucher).where(
         Voucher.partner_id == partner.id,
         Voucher.status.in_([VoucherStatus.CONFIRMED, VoucherStatus.MISSED]),
     )
-    total = db.scalar(select(func.count()).select_from(sessions.subquery()))
-    confirmed = db.scalars(
-        sessions.order_by(Voucher.resolved_at.desc(), Voucher.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    sort = sort_from_request(ORDERS, "-date")
+    listed = paginate(sessions.order_by(*sort.order_by()), PAGE_SIZE)
     payouts = db.execute(
         select(PayoutLine, PayoutBatch.currency)
         .join(PayoutBatch, PayoutBatch.id == PayoutLine.batch_id)
@@ -62,11 +72,12 @@ def home():
         payouts=payouts,
         partner=partner,
         owed=owed,
-        confirmed=confirmed,
+        confirmed=listed.items,
         show_code=show_code,
-        page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        total=total,
+        sort=sort,
+        page=listed.number,
+        pages=listed.pages,
+        total=listed.total,
     )
 
 

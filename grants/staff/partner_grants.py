@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from grants.core.db import commit_with_retry
@@ -23,20 +23,36 @@ from grants.core.partners import (
 )
 from grants.database import db
 from grants.forms import ActionForm
+from grants.listing import Order, paginate, sort_from_request
 from grants.staff import bp
 from grants.staff.forms import DeclineForm, PartnerGrantForm
 from grants.web import money_filter
 
+# Waiting grants first (they need someone), newest first within each state.
+ORDERS = {
+    "state": Order(
+        (
+            (PartnerGrant.status != PartnerGrantStatus.PENDING),
+            PartnerGrant.created_at.desc(),
+            PartnerGrant.id.desc(),
+        )
+    ),
+    "proposed": Order((PartnerGrant.created_at, PartnerGrant.id), first="descending"),
+    "partner": Order((func.lower(Partner.name), PartnerGrant.id)),
+    "amount": Order((PartnerGrant.amount, PartnerGrant.id), first="descending"),
+}
+PAGE_SIZE = 50
+
 
 def _page(form: PartnerGrantForm, status: int = 200):
-    grants = db.scalars(
+    sort = sort_from_request(ORDERS, "state")
+    listed = paginate(
         select(PartnerGrant)
-        .order_by(
-            (PartnerGrant.status == PartnerGrantStatus.PENDING).desc(),
-            PartnerGrant.created_at.desc(),
-        )
-        .limit(100)
-    ).all()
+        .join(Partner, Partner.id == PartnerGrant.partner_id)
+        .order_by(*sort.order_by()),
+        PAGE_SIZE,
+    )
+    grants = listed.items
     people = {
         u.id: u
         for u in db.scalars(
@@ -52,6 +68,10 @@ def _page(form: PartnerGrantForm, status: int = 200):
         people=people,
         action_form=ActionForm(),
         decline_form=DeclineForm(),
+        sort=sort,
+        page=listed.number,
+        pages=listed.pages,
+        total=listed.total,
     ), status
 
 
@@ -119,6 +139,26 @@ ACTIONS = {
         _l("Declined."),
     ),
 }
+
+
+@bp.get("/partner-grants/<int:grant_id>/approve")
+def confirm_partner_grant(grant_id: int):
+    """Check, then confirm: who gets how much, and the real form. Changes nothing."""
+    grant = db.get(PartnerGrant, grant_id)
+    if grant is None:
+        abort(404)
+    if grant.status != PartnerGrantStatus.PENDING:
+        flash(_("This partner grant has already been decided."), "info")
+        return redirect(url_for(".partner_grants"))
+    if grant.proposed_by_id == current_user.id:
+        flash(_("A different member of staff must approve what you proposed."), "error")
+        return redirect(url_for(".partner_grants"))
+    return render_template(
+        "staff/partner_grant_confirm.html",
+        grant=grant,
+        proposer=db.get(User, grant.proposed_by_id),
+        form=ActionForm(),
+    )
 
 
 @bp.route(

@@ -2,6 +2,7 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -15,12 +16,26 @@ from grants.core.models.funding import OPEN_STATES, Grant, GrantStatus
 from grants.core.models.ledger import Account
 from grants.core.models.people import User
 from grants.database import db
+from grants.forms import ActionForm
 from grants.i18n import current_language
+from grants.listing import Order, list_args, paginate, sort_from_request
 from grants.staff import bp
 from grants.staff.forms import ApproveForm, DeclineForm
-from grants.web import MAX_ID, page_number
+from grants.web import MAX_ID
 
 PAGE_SIZE = 50
+
+
+# The orders the queue can be read in; oldest first is the fair default.
+ORDERS = {
+    "asked": Order((Grant.created_at, Grant.id), words=(_l("oldest first"), _l("newest first"))),
+    "name": Order((func.lower(User.name), Grant.id), words=(_l("by name"), _l("by name, Z to A"))),
+    "sessions": Order(
+        (Grant.sessions_asked, Grant.id),
+        first="descending",
+        words=(_l("fewest sessions first"), _l("most sessions first")),
+    ),
+}
 
 
 @bp.route("/requests")
@@ -28,14 +43,12 @@ def requests():
     cohort_id = request.args.get("cohort", type=int)
     if cohort_id is not None and not 0 < cohort_id <= MAX_ID:
         cohort_id = None
-    page = page_number()
-    query = select(Grant).where(Grant.status.in_(OPEN_STATES))
+    query = select(Grant).join(User, User.id == Grant.user_id).where(Grant.status.in_(OPEN_STATES))
     if cohort_id:
         query = query.where(Grant.cohort_id == cohort_id)
-    total = db.scalar(select(func.count()).select_from(query.subquery()))
-    grants = db.scalars(
-        query.order_by(Grant.created_at, Grant.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
+    sort = sort_from_request(ORDERS, "asked")
+    listed = paginate(query.order_by(*sort.order_by()), PAGE_SIZE)
+    grants = listed.items
     # What each row needs, in one query per kind rather than one per row.
     people = {
         u.id: u
@@ -80,9 +93,11 @@ def requests():
         budgets=budgets,
         cohorts=cohorts,
         cohort_id=cohort_id,
-        total=total,
-        page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        sort=sort,
+        filters=list_args(cohort=cohort_id),
+        total=listed.total,
+        page=listed.number,
+        pages=listed.pages,
     )
 
 
@@ -122,6 +137,40 @@ def _explain(error: DomainError, field, grant: Grant) -> None:
         field.errors.append(error.message)
     else:
         flash(error.message, "error")
+
+
+@bp.get("/requests/<int:grant_id>/approve")
+def confirm_approve(grant_id: int):
+    """Check, then confirm: what approving this many sessions will do, and the real form.
+    Changes nothing; the review page's form comes here with ?sessions=."""
+    grant = _load(grant_id)
+    if not grant.is_open:
+        flash(_("This request has already been decided."), "info")
+        return redirect(url_for(".review", grant_id=grant_id))
+    if grant.status == GrantStatus.AWAITING_SECOND and grant.first_approver_id == current_user.id:
+        flash(
+            _("You gave the first approval; a different member of staff must give the second."),
+            "error",
+        )
+        return redirect(url_for(".review", grant_id=grant_id))
+    sessions = grant.sessions_proposed or grant.sessions_asked
+    if "sessions" in request.args:
+        form = ApproveForm(formdata=request.args, meta={"csrf": False})
+        if not form.validate():
+            return _review_page(grant, form, DeclineForm(), 400)
+        sessions = form.sessions.data
+    cohort = grant.cohort
+    return render_template(
+        "staff/approve_confirm.html",
+        grant=grant,
+        sessions=sessions,
+        # A first approval above the threshold only records itself; a second one issues.
+        needs_second=grant.status == GrantStatus.PENDING and sessions > cohort.approval_threshold,
+        value=sessions * cohort.session_value,
+        left=allowance_left(db, grant.enrolment),
+        first_approver=db.get(User, grant.first_approver_id) if grant.first_approver_id else None,
+        form=ActionForm(),
+    )
 
 
 @bp.route("/requests/<int:grant_id>/approve", methods=["POST"])

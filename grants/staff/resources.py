@@ -17,10 +17,18 @@ from grants.core.models.resources import EmergencyNumber, Resource
 from grants.database import db
 from grants.forms import ActionForm
 from grants.i18n import current_language
+from grants.listing import Order, paginate, sort_from_request
 from grants.staff import bp
 from grants.staff.resource_forms import EmergencyNumberForm, ResourceForm
 
 SHOWS = ("active", "stale", "retired", "all")
+PAGE_SIZE = 50
+# The directory by country (the default), by name, or oldest check first (what is due).
+ORDERS = {
+    "country": Order((Resource.country, func.lower(Resource.name), Resource.id)),
+    "name": Order((func.lower(Resource.name), Resource.id)),
+    "checked": Order((Resource.checked_on, Resource.id)),
+}
 
 
 @bp.app_context_processor
@@ -47,19 +55,24 @@ def _stale_count():
 def resources():
     show = request.args.get("show", "active")
     show = show if show in SHOWS else "active"
-    query = select(Resource).order_by(Resource.country, Resource.name)
-    if show == "active":
+    query = select(Resource)
+    if show in ("active", "stale"):
         query = query.where(Resource.retired_at.is_(None))
     elif show == "retired":
         query = query.where(Resource.retired_at.is_not(None))
-    entries = db.scalars(query).all()
-    if show == "stale":
-        entries = directory.stale_entries(db)
+    if show == "stale":  # as directory.stale_entries, a page at a time
+        query = query.where(Resource.checked_on <= directory.stale_before(clock.today()))
+    sort = sort_from_request(ORDERS, "checked" if show == "stale" else "country")
+    listed = paginate(query.order_by(*sort.order_by()), PAGE_SIZE)
     numbers = db.scalars(select(EmergencyNumber).order_by(EmergencyNumber.country)).all()
     number_form = EmergencyNumberForm(checked_on=clock.today())
     return render_template(
         "staff/resources.html",
-        entries=entries,
+        entries=listed.items,
+        sort=sort,
+        page=listed.number,
+        pages=listed.pages,
+        total=listed.total,
         show=show,
         stale=directory.stale_entries(db),
         numbers=numbers,

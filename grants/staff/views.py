@@ -21,15 +21,23 @@ from grants.core.errors import DomainError
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment
 from grants.core.models.funding import Grant
 from grants.core.models.ledger import Account
+from grants.core.models.people import User
 from grants.core.models.programmes import Programme
 from grants.core.money import to_minor
 from grants.database import db
 from grants.forms import ActionForm
+from grants.listing import Order, paginate, sort_from_request
 from grants.staff import bp
 from grants.staff.forms import CohortForm, FundForm, InviteForm
-from grants.web import page_number
 
 PAGE_SIZE = 50
+# A cohort's people: newest invitations first, or by name, artist or country.
+MEMBER_ORDERS = {
+    "invited": Order((Enrolment.invited_at, Enrolment.id), first="descending"),
+    "name": Order((func.lower(User.name), Enrolment.id)),
+    "artist": Order((func.lower(Enrolment.artist_name), Enrolment.id)),
+    "country": Order((Enrolment.country, Enrolment.id)),
+}
 
 
 def load_cohort(cohort_id: int) -> Cohort:
@@ -133,17 +141,17 @@ def edit_cohort(cohort_id: int):
 @bp.route("/cohorts/<int:cohort_id>")
 def cohort(cohort_id: int):
     cohort = load_cohort(cohort_id)
-    state = request.args.get("state")
-    page = page_number()
-    query = select(Enrolment).where(Enrolment.cohort_id == cohort.id)
+    state = request.args.get("state") or None
+    query = (
+        select(Enrolment)
+        .join(User, User.id == Enrolment.user_id)
+        .where(Enrolment.cohort_id == cohort.id)
+    )
     if state:
         query = query.where(Enrolment.status == state)
-    total = db.scalar(select(func.count()).select_from(query.subquery()))
-    enrolments = db.scalars(
-        query.order_by(Enrolment.invited_at.desc(), Enrolment.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    sort = sort_from_request(MEMBER_ORDERS, "-invited")
+    listed = paginate(query.order_by(*sort.order_by()), PAGE_SIZE)
+    enrolments = listed.items
     users = {e.user_id: e.user for e in enrolments}  # loaded once each, for names
     fund_form = FundForm(request_id=str(uuid.uuid4()))
     requests_by_state = dict(
@@ -160,9 +168,10 @@ def cohort(cohort_id: int):
         enrolments=enrolments,
         users=users,
         state=state,
-        page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        total=total,
+        sort=sort,
+        page=listed.number,
+        pages=listed.pages,
+        total=listed.total,
         fund_form=fund_form,
         requests_by_state=requests_by_state,
         invite_form=InviteForm(country=cohort.region),

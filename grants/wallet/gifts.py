@@ -8,6 +8,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from grants.core.clock import clock
 from grants.core.db import commit_with_retry
 from grants.core.enrolment import current_consent
 from grants.core.errors import DomainError, Forbidden
@@ -84,6 +85,18 @@ def gift(cohort_id: int):
     return render_template(
         "wallet/gift.html", form=form, cohort=cohort, available=available_now(db, wallet)
     )
+
+
+@bp.get("/gifts/<int:gift_id>/revoke")
+def confirm_revoke(gift_id: int):
+    """Check, then confirm: which gift is taken back, and the real form. Changes nothing."""
+    gift = db.get(Gift, gift_id)
+    if gift is None or gift.giver_id != current_user.id:
+        abort(404)  # not theirs: say nothing about whether it exists
+    if gift.state_at(clock.now()) != GiftStatus.PENDING:
+        flash(_("This gift is no longer waiting for an answer."), "info")
+        return redirect(url_for(".home"))
+    return render_template("wallet/revoke_confirm.html", gift=gift, form=ActionForm())
 
 
 @bp.route("/gifts/<int:gift_id>/revoke", methods=["POST"])

@@ -44,6 +44,7 @@ def test_ask_for_six_staff_approve_four(page, snap, make_user, make_cohort, app)
     page.get_by_label("Sessions to approve").fill("4")
     snap("review")
     page.get_by_role("button", name="Approve").click()
+    page.get_by_role("button", name="Yes, approve 4 sessions").click()
     expect(page.get_by_role("status")).to_have_text("4 sessions approved and issued.")
     page.get_by_role("button", name="Log out").click()
 

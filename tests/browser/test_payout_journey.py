@@ -77,6 +77,7 @@ def test_build_approve_pay_and_export(page, snap, app, make_user, make_cohort, t
     page.get_by_role("link", name="Payout batches").click()
     page.get_by_role("link", name=re.compile(r"Batch \d+")).click()
     page.get_by_role("button", name="Approve this batch").click()
+    page.get_by_role("button", name="Yes, approve the batch").click()
     expect(page.get_by_role("status")).to_contain_text("Approved")
     snap("approved")
     page.get_by_role("button", name="Log out").click()
@@ -86,13 +87,14 @@ def test_build_approve_pay_and_export(page, snap, app, make_user, make_cohort, t
     page.get_by_role("link", name=re.compile(r"Batch \d+")).click()
     page.get_by_label("Bank reference for the whole batch").fill("BACS-2027-001")
     page.get_by_role("button", name="Mark every waiting line paid").click()
+    page.get_by_role("button", name="Yes, mark them paid").click()
     expect(page.get_by_role("status")).to_contain_text("marked paid")
     expect(page.get_by_text("Closed")).to_be_visible()
     snap("paid")
     with page.expect_download() as download:
         page.get_by_role("link", name=re.compile("Report \\(XLSX")).click()
     assert re.match(
-        r"payout-\d+-GBP-\d{4}-\d\d-\d\d-report\.xlsx", download.value.suggested_filename
+        r"payout-batch-\d+-GBP-report-\d{4}-\d\d-\d\d\.xlsx", download.value.suggested_filename
     )
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)

@@ -112,6 +112,7 @@ def test_a_cohort_from_setup_to_sessions(page, snap, app, make_user, mailbox, ru
         page.get_by_role("link", name=re.compile("Review")).click()
         snap(step)
         page.get_by_role("button", name="Approve").click()
+        page.get_by_role("button", name=re.compile("Yes, approve")).click()
         snap(f"{step}-done")
         page.get_by_role("button", name="Log out").click()
 
