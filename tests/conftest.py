@@ -462,6 +462,21 @@ def cohort_settings(**overrides):
 
 
 @pytest.fixture
+def demo_world(app):
+    """The demo data `make run` loads (every role, cohorts, gifts, bookings, batches) and the
+    shipped resource directory: pages with something on them, for crawls."""
+    from grants.core import demo
+    from grants.core import resources as directory
+    from grants.database import get_session
+
+    with app.app_context():
+        db = get_session()
+        demo.seed(db)
+        directory.load_seed(db)
+        db.commit()
+
+
+@pytest.fixture
 def make_cohort(app, make_user):
     """A factory: make_cohort(region="GB", funded=100) sets up a cohort through the core."""
     from grants.core.cohorts import create_cohort, fund_cohort

@@ -13,7 +13,6 @@ from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from grants.core import demo
-from grants.core import resources as directory
 from grants.core.errors import InvalidInput
 from grants.core.i18n import Money, _
 from grants.core.models.audit import AuditEntry
@@ -169,15 +168,6 @@ def _english_left(html: str, spanish: dict[str, str]) -> list[str]:
         if english in text and translated not in text:
             left.append(english)
     return left
-
-
-@pytest.fixture
-def demo_world(app):
-    with app.app_context():
-        db = get_session()
-        demo.seed(db)
-        directory.load_seed(db)
-        db.commit()
 
 
 @pytest.mark.slow

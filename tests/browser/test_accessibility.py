@@ -6,32 +6,17 @@ each step too (see snap() in conftest)."""
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 import pytest
-from playwright.sync_api import expect
 
 from grants.core import demo
-from grants.core import resources as directory
-from grants.database import get_session
-from tests.browser.conftest import VIEWPORTS, check_accessibility, finish_two_step
+from tests.browser.checks import ZOOMED, outline_problems, reflows, sign_in, uses_script
+from tests.browser.conftest import VIEWPORTS, check_accessibility
 from tests.conftest import AuthActions
 from tests.crawl import crawl, shape
 
 # One person of each role; the second staff and finance logins see the same pages.
 ROLES = [email for email, _name, _roles in demo.DEMO_USERS if "2@" not in email]
 PUBLIC = ["/auth/login", "/auth/reset", "/resources/", "/resources/?country=GB"]
-# 1280 CSS pixels zoomed to 200% leave 640 to lay the page out in.
-ZOOMED = {"width": 640, "height": 400}
-
-
-@pytest.fixture
-def demo_world(app):
-    with app.app_context():
-        db = get_session()
-        demo.seed(db)
-        directory.load_seed(db)
-        db.commit()
 
 
 def pages_of(app, email: str | None) -> list[str]:
@@ -45,50 +30,6 @@ def pages_of(app, email: str | None) -> list[str]:
         if html:
             kinds.setdefault(shape(url), url)
     return sorted(kinds.values())
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    finish_two_step(page, email)
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
-def reflows(page) -> bool:
-    """No sideways scrolling of the page itself. A wide data table may scroll inside its
-    own box (WCAG 1.4.10 allows that for tables); the page around it must not."""
-    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
-def uses_script(page) -> bool:
-    return page.evaluate("() => document.scripts.length > 0")
-
-
-OUTLINE = """() => {
-  const levels = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
-    .filter(h => h.offsetParent !== null || h.closest('details'))
-    .map(h => Number(h.tagName[1]));
-  const landmarks = ['header', 'nav', 'main', 'footer']
-    .filter(tag => document.querySelector(tag) === null);
-  return {levels, missing: landmarks, mains: document.querySelectorAll('main').length};
-}"""
-
-
-def outline_problems(page) -> list[str]:
-    """One h1, first; no level skipped on the way down; header, main and footer present."""
-    found = page.evaluate(OUTLINE)
-    levels, problems = found["levels"], []
-    if levels[:1] != [1] or levels.count(1) != 1:
-        problems.append(f"headings should start with the one h1: {levels}")
-    for before, after in pairwise(levels):
-        if after > before + 1:
-            problems.append(f"heading level jumps from h{before} to h{after}")
-    missing = [tag for tag in found["missing"] if tag != "nav"]  # no menu when signed out
-    if missing or found["mains"] != 1:
-        problems.append(f"landmarks missing: {missing}, main elements: {found['mains']}")
-    return problems
 
 
 @pytest.mark.parametrize("email", [None, *ROLES], ids=["public", *ROLES])

@@ -18,18 +18,9 @@ from grants.core.models.cohorts import Cohort
 from grants.core.models.people import User
 from grants.core.partners import PartnerSettings, save_partner
 from grants.database import get_session
-from tests.browser.conftest import finish_two_step
-from tests.conftest import PASSWORD
+from tests.browser.conftest import log_in
 from tests.test_funding import enrol_user
 from tests.test_gifts import grant_credits
-
-
-def log_in(page, email):
-    page.goto("/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    finish_two_step(page, email)
 
 
 @pytest.mark.no_javascript

@@ -13,15 +13,8 @@ from grants.core.models.partners import PartnerGrant, PartnerGrantStatus
 from grants.core.models.payouts import BatchStatus, LineStatus, PayoutBatch, PayoutLine
 from grants.core.models.people import User
 from grants.database import get_session
+from tests.browser.checks import ZOOMED, outline_problems, reflows, sign_in, uses_script
 from tests.browser.conftest import VIEWPORTS, check_accessibility
-from tests.browser.test_accessibility import (  # noqa: F401 (demo_world is a fixture)
-    ZOOMED,
-    demo_world,
-    outline_problems,
-    reflows,
-    sign_in,
-    uses_script,
-)
 
 
 def confirmation_pages(app) -> dict[str, list[str]]:
@@ -68,7 +61,7 @@ def confirmation_pages(app) -> dict[str, list[str]]:
         return pages
 
 
-def test_confirmation_pages_pass_axe_and_reflow(browser, live_server, app, demo_world):  # noqa: F811
+def test_confirmation_pages_pass_axe_and_reflow(browser, live_server, app, demo_world):
     problems = []
     for email, urls in confirmation_pages(app).items():
         context = browser.new_context(viewport=VIEWPORTS["desktop"], base_url=live_server)

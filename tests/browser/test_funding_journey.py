@@ -6,16 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import finish_two_step
-from tests.conftest import PASSWORD
-
-
-def log_in(page, email):
-    page.goto("/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    finish_two_step(page, email)
+from tests.browser.conftest import log_in
 
 
 def test_ask_for_six_staff_approve_four(page, snap, make_user, make_cohort, app):

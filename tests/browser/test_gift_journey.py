@@ -7,16 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import finish_two_step, wait_for_email
-from tests.conftest import PASSWORD
-
-
-def log_in(page, email):
-    page.goto("/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    finish_two_step(page, email)
+from tests.browser.conftest import log_in, wait_for_email
 
 
 def test_gift_two_sessions_to_crew(page, snap, app, make_user, make_cohort, mailbox, runner):
