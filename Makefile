@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format clean translations extract-messages
+.PHONY: run test lint format clean translations extract-messages bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,18 @@ run: $(VENV)/.installed translations
 test: $(VENV)/.installed-test translations
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	@touch $@
+
+## make bench: every benchmark against its baseline (docs/benchmarks.md); BENCH_QUICK=1 for a
+## smaller run. Needs PostgreSQL on 127.0.0.1 (BENCH_PG_URL); installs pgbench and wrk.
+bench: $(VENV)/.installed-bench translations
+	@command -v pgbench >/dev/null && command -v wrk >/dev/null && test -x /usr/bin/time || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    postgresql-client postgresql-contrib wrk time >/dev/null; }
+	$(BIN)/python -m bench.run
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from grants.core.clock import clock
-from grants.core.models.cohorts import Cohort
+from grants.core.models.cohorts import Cohort, region_label
 from grants.core.models.ledger import Account, Ledger, Transfer
 from grants.core.models.partners import Partner, PartnerGrant, Voucher
 from grants.core.models.payouts import PayoutBatch, PayoutItem, PayoutLine
@@ -95,13 +95,39 @@ def detail_rows(
 ) -> Iterator[list]:
     """One row per session or grant paid (by the whole batch, or by one line), streamed from
     the database in chunks."""
-    query = (
+    query = detail_query(batch.id, line_id=line_id).execution_options(yield_per=1000)
+    for name, amount, code, session_date, region, intake, programme, purpose in session.execute(
+        query
+    ):
+        kind = "session" if code else "grant" if purpose else "other"
+        # Cohort.name, from its parts: loading a Cohort per row would cost more than the row.
+        cohort = f"{programme} {region_label(region)} {intake}" if region else ""
+        yield [
+            name,
+            kind,
+            f"{code[:4]}-{code[4:]}" if code else "",
+            session_date.isoformat() if session_date else "",
+            cohort,
+            programme or "",
+            purpose or "",
+            major(amount, batch.currency),
+            batch.currency,
+        ]
+        if progress:
+            progress(1)
+
+
+def detail_query(batch_id: int, *, line_id: int | None = None):
+    """The detail rows' query: partner, amount, voucher code, session date, cohort region and
+    intake, programme and grant purpose, in export order."""
+    return (
         select(
             Partner.name,
             PayoutItem.amount,
             Voucher.code,
             Voucher.session_date,
-            Cohort,
+            Cohort.region,
+            Cohort.intake_name,
             Programme.code,
             PartnerGrant.purpose,
         )
@@ -112,26 +138,10 @@ def detail_rows(
         .outerjoin(Cohort, Cohort.id == Voucher.cohort_id)
         .outerjoin(Programme, Programme.id == Cohort.programme_id)
         .outerjoin(PartnerGrant, PartnerGrant.transfer_id == PayoutItem.transfer_id)
-        .where(PayoutLine.batch_id == batch.id)
+        .where(PayoutLine.batch_id == batch_id)
         .where(PayoutLine.id == line_id if line_id is not None else True)
         .order_by(Partner.name, PayoutItem.id)
-        .execution_options(yield_per=1000)
     )
-    for name, amount, code, session_date, cohort, programme, purpose in session.execute(query):
-        kind = "session" if code else "grant" if purpose else "other"
-        yield [
-            name,
-            kind,
-            f"{code[:4]}-{code[4:]}" if code else "",
-            session_date.isoformat() if session_date else "",
-            cohort.name if cohort else "",
-            programme or "",
-            purpose or "",
-            major(amount, batch.currency),
-            batch.currency,
-        ]
-        if progress:
-            progress(1)
 
 
 def bank_rows(batch: PayoutBatch, site_name: str) -> Iterator[list]:

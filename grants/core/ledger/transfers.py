@@ -2,13 +2,16 @@
 
 The order of work matters for correctness under concurrency:
 1. check each transfer's shape (no database needed);
-2. read the pending transfers being resolved (immutable rows: safe to read unlocked);
-3. lock every touched account in id order (`FOR UPDATE` on PostgreSQL; on SQLite the
-   transaction already holds the write lock from BEGIN IMMEDIATE);
-4. only now look for transfers that already exist and for earlier resolutions, so a
-   concurrent writer of the same id or the same resolution is seen, not raced;
-5. apply the batch to a scratch copy of the balances, checking limits after each transfer;
-6. write balances and rows only when the whole batch passed, then flush.
+2. in one query, read the transfers the batch names (its own ids, the pending transfers it
+   resolves and their resolutions) and the lapsed holds on the accounts it debits: rows
+   that never change, so safe to read unlocked (a row written meanwhile makes the insert
+   below clash, and the retry sees it);
+3. lock the touched accounts that have a limit flag, in id order (`FOR NO KEY UPDATE` on
+   PostgreSQL; on SQLite the transaction already holds the write lock from BEGIN
+   IMMEDIATE), and read the others;
+4. apply the batch to a scratch copy of the balances, checking limits after each transfer;
+5. only when the whole batch passed, insert its rows and add its changes to the balances.
+See grants.core.ledger.storage for the statements and why each is safe.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from grants.core.clock import clock
 from grants.core.errors import (
@@ -37,9 +40,9 @@ from grants.core.errors import (
     UnknownAccount,
 )
 from grants.core.i18n import _
-from grants.core.models.ledger import RESOLVING_KINDS, Account, Transfer, TransferKind
-
-_Resolver = aliased(Transfer)
+from grants.core.ledger import storage
+from grants.core.ledger.storage import Balances, TransferRow
+from grants.core.models.ledger import RESOLVING_KINDS, Transfer, TransferKind
 
 # Balances and amounts are BIGINT; timeouts are INTEGER seconds (about 68 years).
 MAX_AMOUNT = 2**63 - 1
@@ -62,8 +65,8 @@ class NewTransfer:
     code: str = ""
 
 
-def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[Transfer]:
-    """Apply `batch` linked (all or nothing) and return one Transfer row per item.
+def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[TransferRow]:
+    """Apply `batch` linked (all or nothing) and return one row per item, as written.
 
     An id that already exists with the same payload returns the row written the first
     time; with a different payload it raises TransferConflict naming the field.
@@ -77,42 +80,32 @@ def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[Tran
     if not batch:
         return []
 
+    session.flush()  # what the caller added first goes in first (it may be referred to)
+    connection = session.connection()
+    now = clock.now()
     in_batch = {transfer.id: transfer for transfer in batch}
     referenced = {t.pending_id for t in batch if t.pending_id is not None}
-    pendings: dict[uuid.UUID, Transfer] = {}
-    if referenced:
-        rows = session.scalars(select(Transfer).where(Transfer.id.in_(referenced)))
-        pendings = {row.id: row for row in rows}
-
-    now = clock.now()
-    account_ids = _account_ids(batch, in_batch, pendings)
     # Holds on the accounts this batch debits whose time ran out lapse first, as
     # TigerBeetle's do: a wallet never stays short because of a hold nobody has swept yet.
-    # Found before locking (pending rows never change); their other accounts are locked too,
-    # all in id order.
     debited = {t.debit_account_id for t in batch if t.kind not in RESOLVING_KINDS}
-    lapsed = _lapsed_holds(session, debited, now, exclude=referenced | set(ids))
-    for hold in lapsed:
-        account_ids.update((hold.debit_account_id, hold.credit_account_id))
-    accounts = _lock_accounts(session, account_ids)
-
-    existing = {
-        row.id: row for row in session.scalars(select(Transfer).where(Transfer.id.in_(ids)))
-    }
-    resolutions: dict[uuid.UUID, Transfer] = {}
-    watched = referenced | {hold.id for hold in lapsed}
-    if watched:
-        rows = session.scalars(select(Transfer).where(Transfer.pending_id.in_(watched)))
-        resolutions = {row.pending_id: row for row in rows}
+    named = _account_ids(batch, in_batch, {})
+    found, accounts = storage.read(
+        connection, ids=ids, referenced=referenced, debited=debited, accounts=named, now=now
+    )
+    storage.refresh_loaded(session, accounts)
+    pendings = {key: row for key, row in found.by_id.items() if key in referenced}
+    existing = {key: row for key, row in found.by_id.items() if key in in_batch}
+    resolutions = dict(found.resolutions)
+    exclude = referenced | set(ids)
+    lapsed = [hold for hold in found.lapsed if hold.id not in exclude]
 
     work = _Scratch(accounts)
-    results: list[Transfer] = []
-    new_rows: list[Transfer] = []
+    results: list[TransferRow] = []
+    new_rows: list[TransferRow] = []
     for hold in lapsed:
-        if hold.id not in resolutions:  # another transaction may have resolved it meanwhile
-            row = _lapse(hold, work, now)
-            resolutions[hold.id] = row
-            new_rows.append(row)
+        row = _lapse(hold, work, now)
+        resolutions[hold.id] = row
+        new_rows.append(row)
     for index, transfer in enumerate(batch):
         if transfer.id in existing:
             row = existing[transfer.id]
@@ -132,9 +125,8 @@ def apply_transfers(session: Session, batch: Sequence[NewTransfer]) -> list[Tran
         results.append(row)
 
     if new_rows:
-        work.write_back()
-        session.add_all(new_rows)
-        session.flush()
+        written = storage.write(connection, new_rows, accounts)
+        storage.refresh_loaded(session, accounts, written=written)
     return results
 
 
@@ -165,21 +157,9 @@ def expire_hold(session: Session, pending_id: uuid.UUID) -> None:
         )
 
 
-def _lapsed_holds(session: Session, account_ids: set[int], now, *, exclude: set) -> list:
-    if not account_ids:
-        return []
-    query = select(Transfer).where(
-        Transfer.kind == TransferKind.PENDING,
-        Transfer.expires_at <= now,
-        Transfer.debit_account_id.in_(account_ids),
-        ~select(_Resolver.id).where(_Resolver.pending_id == Transfer.id).exists(),
-    )
-    return [hold for hold in session.scalars(query) if hold.id not in exclude]
-
-
-def _lapse(hold: Transfer, work: _Scratch, now) -> Transfer:
+def _lapse(hold, work: _Scratch, now) -> TransferRow:
     work.move(hold.debit_account_id, hold.credit_account_id, index=None, pending=-hold.amount)
-    return Transfer(
+    return TransferRow(
         id=lapse_id(hold.id),
         ledger_id=hold.ledger_id,
         debit_account_id=hold.debit_account_id,
@@ -268,29 +248,13 @@ def _account_ids(batch, in_batch, pendings) -> set[int]:
     return ids
 
 
-def _lock_accounts(session: Session, ids: set[int]) -> dict[int, Account]:
-    # Always in id order, so two batches touching the same accounts cannot deadlock.
-    query = (
-        select(Account)
-        .where(Account.id.in_(sorted(ids)))
-        .order_by(Account.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {account.id: account for account in session.scalars(query)}
-
-
 class _Scratch:
-    """Balances being changed by the batch, kept apart from the ORM rows until it all passes."""
+    """Balances being changed by the batch, kept apart from the database until it all passes."""
 
-    def __init__(self, accounts: dict[int, Account]) -> None:
+    def __init__(self, accounts: dict[int, Balances]) -> None:
         self.accounts = accounts
-        self.balances = {
-            account_id: [a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted]
-            for account_id, a in accounts.items()
-        }
 
-    def account(self, account_id: int, index: int) -> Account:
+    def account(self, account_id: int, index: int) -> Balances:
         try:
             return self.accounts[account_id]
         except KeyError:
@@ -301,12 +265,16 @@ class _Scratch:
     def move(
         self, debit: int, credit: int, *, index: int, pending: int = 0, posted: int = 0
     ) -> None:
-        self.balances[debit][0] += pending
-        self.balances[debit][1] += posted
-        self.balances[credit][2] += pending
-        self.balances[credit][3] += posted
-        for account_id in (debit, credit):
-            if max(self.balances[account_id]) > MAX_AMOUNT:
+        debits = self.accounts[debit].values
+        credits = self.accounts[credit].values
+        debits[0] += pending
+        debits[1] += posted
+        credits[2] += pending
+        credits[3] += posted
+        for account_id, values in ((debit, debits), (credit, credits)):
+            # An account without a flag was read unlocked; another batch adding to it at
+            # the same time could only take it past this in the database, which refuses.
+            if max(values) > MAX_AMOUNT:
                 raise BalanceOverflow(
                     _("account %(id)s would hold more than a balance can", id=str(account_id)),
                     index=index,
@@ -314,7 +282,7 @@ class _Scratch:
 
     def check_limits(self, account_id: int, index: int) -> None:
         account = self.accounts[account_id]
-        debits_pending, debits_posted, credits_pending, credits_posted = self.balances[account_id]
+        debits_pending, debits_posted, credits_pending, credits_posted = account.values
         if account.debits_must_not_exceed_credits:
             available = credits_posted - debits_posted - debits_pending
             if available < 0:
@@ -339,25 +307,8 @@ class _Scratch:
                     index=index,
                 )
 
-    def write_back(self) -> None:
-        for account_id, values in self.balances.items():
-            account = self.accounts[account_id]
-            current = [
-                account.debits_pending,
-                account.debits_posted,
-                account.credits_pending,
-                account.credits_posted,
-            ]
-            if values != current:
-                (
-                    account.debits_pending,
-                    account.debits_posted,
-                    account.credits_pending,
-                    account.credits_posted,
-                ) = values
 
-
-def _open(transfer: NewTransfer, index: int, work: _Scratch, now) -> Transfer:
+def _open(transfer: NewTransfer, index: int, work: _Scratch, now) -> TransferRow:
     """A single or pending transfer."""
     debit = work.account(transfer.debit_account_id, index)
     credit = work.account(transfer.credit_account_id, index)
@@ -378,7 +329,7 @@ def _open(transfer: NewTransfer, index: int, work: _Scratch, now) -> Transfer:
     work.check_limits(debit.id, index)
     work.check_limits(credit.id, index)
     timeout = transfer.timeout
-    return Transfer(
+    return TransferRow(
         id=transfer.id,
         ledger_id=debit.ledger_id,
         debit_account_id=debit.id,
@@ -393,7 +344,7 @@ def _open(transfer: NewTransfer, index: int, work: _Scratch, now) -> Transfer:
     )
 
 
-def _resolve(transfer, index, pendings, resolutions, work: _Scratch, now) -> Transfer:
+def _resolve(transfer, index, pendings, resolutions, work: _Scratch, now) -> TransferRow:
     """A post, void or expire of a pending transfer."""
     pending = pendings.get(transfer.pending_id)
     if pending is None or pending.kind != TransferKind.PENDING:
@@ -461,7 +412,7 @@ def _resolve(transfer, index, pendings, resolutions, work: _Scratch, now) -> Tra
         work.move(debit, credit, index=index, posted=amount)
     work.check_limits(debit, index)
     work.check_limits(credit, index)
-    return Transfer(
+    return TransferRow(
         id=transfer.id,
         ledger_id=pending.ledger_id,
         debit_account_id=debit,

@@ -56,10 +56,15 @@ class Grant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
 
     cohort: Mapped[Cohort] = relationship(lazy="joined")
-    enrolment: Mapped[Enrolment] = relationship()
+    # Loaded with the grants, in one query for a page of them (the staff queue shows each
+    # one's artist name): lazily, it was one query per row.
+    enrolment: Mapped[Enrolment] = relationship(lazy="selectin")
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
     __table_args__ = (
+        # The staff queue: open requests, oldest first, without reading the decided ones
+        # (which grow with every grant ever made).
+        Index("ix_grants_status_created_at", "status", "created_at", "id"),
         # One open request per enrolment, whoever sends it and however fast.
         Index(
             "uq_grants_one_open_per_enrolment",
