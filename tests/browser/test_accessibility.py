@@ -11,12 +11,20 @@ import pytest
 from grants.core import demo
 from tests.browser.checks import ZOOMED, outline_problems, reflows, sign_in, uses_script
 from tests.browser.conftest import VIEWPORTS, check_accessibility
-from tests.conftest import AuthActions
+from tests.conftest import PG_URL, AuthActions
 from tests.crawl import crawl, shape
 
 # One person of each role; the second staff and finance logins see the same pages.
 ROLES = [email for email, _name, _roles in demo.DEMO_USERS if "2@" not in email]
 PUBLIC = ["/auth/login", "/auth/reset", "/resources/", "/resources/?country=GB"]
+
+
+# What the browser checks here is the rendered page, which does not depend on the database;
+# the PostgreSQL pass renders every page of every role anyway (tests/test_i18n.py), and its
+# journeys run in the browser. Once, on SQLite, keeps CI's time for what differs.
+pytestmark = pytest.mark.skipif(
+    bool(PG_URL), reason="page checks run in the SQLite pass; nothing here depends on the database"
+)
 
 
 def pages_of(app, email: str | None) -> list[str]:

@@ -4,6 +4,7 @@ the outline, no script, and reflow at 200% zoom. On the demo data, as its people
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from grants.core.clock import clock
@@ -15,6 +16,14 @@ from grants.core.models.people import User
 from grants.database import get_session
 from tests.browser.checks import ZOOMED, outline_problems, reflows, sign_in, uses_script
 from tests.browser.conftest import VIEWPORTS, check_accessibility
+from tests.conftest import PG_URL
+
+# What the browser checks here is the rendered page, which does not depend on the database;
+# the PostgreSQL pass renders every page of every role anyway (tests/test_i18n.py), and its
+# journeys run in the browser. Once, on SQLite, keeps CI's time for what differs.
+pytestmark = pytest.mark.skipif(
+    bool(PG_URL), reason="page checks run in the SQLite pass; nothing here depends on the database"
+)
 
 
 def confirmation_pages(app) -> dict[str, list[str]]:
