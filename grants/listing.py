@@ -102,6 +102,11 @@ class Page:
     pages: int
     total: int
 
+    @property
+    def place(self) -> dict:
+        """What the pager and the caption need: `**listed.place` in render_template."""
+        return {"page": self.number, "pages": self.pages, "total": self.total}
+
 
 def paginate(query: Select, per_page: int, *, rows: bool = False) -> Page:
     """The requested page of `query` (already ordered): its items (or whole rows, for a

@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from email import message_from_bytes
@@ -121,6 +122,22 @@ def _snapshot_reference_data(url: str) -> dict[str, list[dict]]:
         }
     engine.dispose()
     return {name: table_rows for name, table_rows in rows.items() if table_rows}
+
+
+@contextmanager
+def scratch_postgres(server_url: str, prefix: str):
+    """The URL of a new, empty database on the server of `server_url`, dropped afterwards:
+    for tests that need a database of their own beside the suite's shared one."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    server = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
 
 
 def _empty_postgres(url: str, reference: dict[str, list[dict]]) -> None:

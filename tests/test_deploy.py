@@ -20,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -34,7 +33,7 @@ import config
 from grants.core.db import make_engine
 from grants.core.models.jobs import JobRun
 from grants.jobs import JOBS
-from tests.conftest import PG_URL, REQUIRE_POSTGRES
+from tests.conftest import PG_URL, REQUIRE_POSTGRES, scratch_postgres
 from tests.test_crash_safety import Gunicorn, _kill_group, _tail, _wait_for
 from tests.test_partners import need_redis
 
@@ -255,16 +254,8 @@ def _postgres_or_skip() -> None:
 def scratch_database():
     """A new database on the PostgreSQL server, dropped afterwards."""
     _postgres_or_skip()
-    name = f"grants_deploy_{uuid.uuid4().hex[:10]}"
-    server = make_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        server.dispose()
+    with scratch_postgres(SERVER_URL, "grants_deploy") as url:
+        yield url
 
 
 def _as_run_here(command: list[str]) -> list[str]:

@@ -5,16 +5,14 @@ anything about anyone, and neither sets a cookie."""
 from __future__ import annotations
 
 import socket
-import uuid
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from grants import create_app
 from grants.core import schema
 from grants.core.db import make_engine
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, scratch_postgres
 from tests.test_partners import need_redis
 
 PREVIOUS = "0009"  # the revision before the newest
@@ -78,16 +76,8 @@ def scratch_url(tmp_path):
     if not PG_URL:
         yield f"sqlite:///{tmp_path}/scratch.db"
         return
-    name = f"grants_ready_{uuid.uuid4().hex[:10]}"
-    server = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        server.dispose()
+    with scratch_postgres(PG_URL, "grants_ready") as url:
+        yield url
 
 
 def test_not_ready_while_migrations_are_behind(scratch_url):

@@ -34,9 +34,7 @@ def partners():
         "admin/partners.html",
         partners=listed.items,
         sort=sort,
-        page=listed.number,
-        pages=listed.pages,
-        total=listed.total,
+        **listed.place,
     )
 
 

@@ -23,7 +23,5 @@ def home():
         "admin/home.html",
         users=listed.items,
         sort=sort,
-        page=listed.number,
-        pages=listed.pages,
-        total=listed.total,
+        **listed.place,
     )

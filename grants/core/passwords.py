@@ -20,6 +20,7 @@ def _dummy() -> str:
         _dummy_hash = _hasher.hash("not a real password")
     return _dummy_hash
 
+
 MIN_LENGTH = 12
 
 

@@ -104,9 +104,7 @@ def batches():
         form=form,
         batches=listed.items,
         sort=sort,
-        page=listed.number,
-        pages=listed.pages,
-        total=listed.total,
+        **listed.place,
     ), status
 
 

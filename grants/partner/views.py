@@ -75,9 +75,7 @@ def home():
         confirmed=listed.items,
         show_code=show_code,
         sort=sort,
-        page=listed.number,
-        pages=listed.pages,
-        total=listed.total,
+        **listed.place,
     )
 
 

@@ -69,9 +69,7 @@ def _page(form: PartnerGrantForm, status: int = 200):
         action_form=ActionForm(),
         decline_form=DeclineForm(),
         sort=sort,
-        page=listed.number,
-        pages=listed.pages,
-        total=listed.total,
+        **listed.place,
     ), status
 
 
