@@ -35,10 +35,9 @@ from bench.common import (
 from grants.core.cohorts import create_cohort
 from grants.core.db import commit_with_retry, make_engine
 from grants.core.enrolment_csv import check_places, import_rows, read_enrolment_csv
-from grants.core.gifts import expire_gift, lapsed_gift_ids
+from grants.core.gifts import sweep_lapsed_gifts
 from grants.core.ledger import verify_ledger
 from grants.core.models.people import User
-from grants.core.sweep import sweep
 
 NAME = "bulk work"
 ROWS = scaled(10_000, 2_000)
@@ -167,7 +166,7 @@ def sweep_seconds(url: str) -> float:
     engine = make_engine(url)
     with Session(engine) as session:
         start = time.perf_counter()
-        swept = sweep(session, lapsed_gift_ids, expire_gift)
+        swept = sweep_lapsed_gifts(session)
         seconds = time.perf_counter() - start
     engine.dispose()
     return seconds, swept

@@ -26,7 +26,7 @@ from grants.core import audit
 from grants.core import jobs as leases
 from grants.core.clock import clock
 from grants.core.db import commit_with_retry
-from grants.core.gifts import expire_gift, lapsed_gift_ids
+from grants.core.gifts import sweep_lapsed_gifts
 from grants.core.stale_resources import flag_stale
 from grants.core.sweep import sweep
 from grants.core.vouchers import expire_voucher, lapsed_voucher_ids
@@ -89,7 +89,7 @@ def send_outbox(
 
 def _expire_gifts(lease: Lease) -> str:
     """Settle gifts past their time: the sessions go back to the giver, who is told."""
-    return f"{sweep(db, lapsed_gift_ids, expire_gift)} expired"
+    return f"{sweep_lapsed_gifts(db)} expired"
 
 
 def _expire_vouchers(lease: Lease) -> str:

@@ -8,11 +8,19 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from grants.core.enrolment_csv import MAX_ROWS, CsvProblem, read_enrolment_csv
+from grants.core.enrolment import Invitee, invite, revoke_invitation
+from grants.core.enrolment_csv import (
+    MAX_ROWS,
+    CsvProblem,
+    check_places,
+    import_rows,
+    read_enrolment_csv,
+)
 from grants.core.models.audit import AuditEntry
-from grants.core.models.cohorts import Enrolment
+from grants.core.models.cohorts import Cohort, Enrolment
 from grants.core.models.imports import EnrolmentImport
 from grants.core.models.outbox import OutboxMessage
+from grants.core.models.people import User
 from grants.database import get_session
 from tests.conftest import submit
 
@@ -224,6 +232,71 @@ def test_discarding_a_list(app, client, staff, make_cohort):
     submit(client, preview_url + "/discard", form_page=preview_url)
     assert "already discarded" in client.get(preview_url, follow_redirects=True).text
     assert counts(app) == (0, 0)
+
+
+def test_an_import_reuses_accounts_and_given_up_places(app, make_cohort, make_user):
+    """Someone with an account keeps it (and their language); a place withdrawn earlier in
+    the cohort is offered again with a new link; everyone gets one invitation."""
+    ana = make_user(email="ana@example.org", locale="es")
+    staff = make_user("staff")
+    cohort_id = make_cohort()
+    with app.app_context():
+        db = get_session()
+        actor, cohort = db.get(User, staff.id), db.get(Cohort, cohort_id)
+        withdrawn = invite(db, actor, cohort, Invitee("Ben", "Old Band", "ben@example.org", "US"))
+        revoke_invitation(db, actor, withdrawn)
+        db.commit()
+        old_nonce = db.scalar(select(Enrolment.invite_nonce).where(Enrolment.id == withdrawn.id))
+        queued_before = set(db.scalars(select(OutboxMessage.id)))
+
+        steps = []
+        rows = check_places(db, cohort, read_enrolment_csv(GOOD.encode()))
+        assert import_rows(db, actor, cohort, rows, progress=steps.append, locale="fr") == 3
+        new_ids = db.info["outbox_new"]
+        db.commit()
+
+        enrolments = {
+            email: enrolment
+            for email, enrolment in db.execute(
+                select(User.email, Enrolment)
+                .join(Enrolment, Enrolment.user_id == User.id)
+                .where(Enrolment.cohort_id == cohort_id)
+            )
+        }
+        assert sorted(enrolments) == ["ana@example.org", "ben@example.org", "cara@example.org"]
+        assert enrolments["ana@example.org"].user_id == ana.id
+        ben = enrolments["ben@example.org"]
+        assert ben.id == withdrawn.id and ben.status == "invited" and ben.closed_at is None
+        assert (ben.artist_name, ben.country, ben.invitations_sent) == ("Cole Minor", "GB", 2)
+        assert ben.invite_nonce != old_nonce
+        assert {e.invited_by_id for e in enrolments.values()} == {staff.id}
+        assert {e.invitations_sent for e in enrolments.values()} == {1, 2}
+        cara = db.scalar(select(User).where(User.email == "cara@example.org"))
+        assert (cara.name, cara.password_hash, cara.roles) == ("Cara Diaz", None, [])
+
+        messages = db.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.not_in(queued_before))
+        ).all()
+        assert sorted(new_ids) == sorted(m.id for m in messages)
+        assert sorted(
+            (m.to_address, m.template, m.locale, m.status, m.params) for m in messages
+        ) == sorted(
+            (
+                email,
+                "invitation",
+                "es" if email == "ana@example.org" else "fr",
+                "pending",
+                {"enrolment_id": e.id, "nonce": e.invite_nonce},
+            )
+            for email, e in enrolments.items()
+        )
+        assert steps == [3]
+        entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "enrolment.import"))
+        assert (entry.actor_id, entry.object_id, entry.details) == (
+            staff.id,
+            str(cohort_id),
+            {"rows": 3, "import_id": None},
+        )
 
 
 def test_cli_import_with_progress(app, runner, make_cohort, make_user, tmp_path):

@@ -679,3 +679,109 @@ def test_gifting_each_other_at_once(app, maya, make_user, enrol):
     for thread in threads:
         thread.join()
     assert codes == [302, 302]
+
+
+def _settled_gifts(app):
+    """Per gift: its state, its hold's resolutions, its audit entries and emails to the giver."""
+    with app.app_context():
+        db = get_session()
+        gifts = db.scalars(select(Gift).order_by(Gift.id)).all()
+        outcome = {}
+        for gift in gifts:
+            kinds = db.scalars(select(Transfer.kind).where(Transfer.pending_id == gift.transfer_id))
+            audited = db.scalar(
+                select(func.count()).where(
+                    AuditEntry.action == "gift.expire", AuditEntry.object_id == str(gift.id)
+                )
+            )
+            told = [
+                (m.to_address, m.locale)
+                for m in db.scalars(
+                    select(OutboxMessage).where(OutboxMessage.template == "gift_update")
+                )
+                if m.params == {"gift_id": gift.id}
+            ]
+            outcome[gift.recipient_name] = (gift.status, sorted(kinds), audited, told)
+        return outcome
+
+
+def test_the_sweep_settles_a_backlog_together_each_gift_as_on_its_own(app, maya, runner):
+    giver = logged_in(app, maya)
+    for name, sessions in (("Sam", 2), ("Alex", 3), ("Lee", 1)):
+        send_gift(
+            giver,
+            maya.cohort_id,
+            recipient_name=name,
+            sessions=str(sessions),
+            recipient_email=f"{name.lower()}@example.org",
+        )
+    with app.app_context():
+        db = get_session()
+        db.get(User, maya.id).locale = "es"
+        db.commit()
+    assert wallet_of(app, maya.email, maya.cohort_id) == (4, 6, 0)
+    clock.advance(timedelta(days=7))
+    assert "gifts: 3 expired" in runner.invoke(args=["gifts", "expire"]).output
+    told = [(maya.email, "es")]
+    assert _settled_gifts(app) == {
+        name: ("expired", ["expire"], 1, told) for name in ("Sam", "Alex", "Lee")
+    }
+    assert wallet_of(app, maya.email, maya.cohort_id) == (10, 0, 0)
+    assert "gifts: 0 expired" in runner.invoke(args=["gifts", "expire"]).output
+
+
+def test_the_sweep_closes_gifts_whose_holds_the_ledger_already_lapsed(app, maya, runner):
+    giver = logged_in(app, maya)
+    send_gift(giver, maya.cohort_id, sessions="2")
+    send_gift(giver, maya.cohort_id, recipient_name="Alex", recipient_email="alex@example.org")
+    clock.advance(timedelta(days=7))
+    # A session taken from her wallet: the ledger lapses the two holds on it as it goes,
+    # while the gifts themselves wait for the sweep.
+    with app.app_context():
+        db = get_session()
+        cohort = db.get(Cohort, maya.cohort_id)
+        apply_transfers(
+            db,
+            [
+                NewTransfer(
+                    id=uuid.uuid4(),
+                    debit_account_id=wallet_account(db, cohort, maya.id).id,
+                    credit_account_id=open_account(db, cohort.ledger, "redeemed").id,
+                    amount=1,
+                    code="booking",
+                )
+            ],
+        )
+        db.commit()
+        lapsed = db.scalar(
+            select(func.count()).where(Transfer.code == "gift", Transfer.kind == "expire")
+        )
+    assert lapsed == 2
+    assert "gifts: 2 expired" in runner.invoke(args=["gifts", "expire"]).output
+    settled = _settled_gifts(app)
+    told = [(maya.email, "en")]
+    assert settled == {name: ("expired", ["expire"], 1, told) for name in ("Sam Rivera", "Alex")}
+    assert wallet_of(app, maya.email, maya.cohort_id) == (9, 0, 0)
+
+
+def test_a_page_the_ledger_refuses_is_settled_one_gift_at_a_time(app):
+    """One refused item must not hold up the rest of its page: the sweep goes through that
+    page again one item per transaction, and only the refused item is left."""
+    from grants.core.errors import InvalidInput
+    from grants.core.sweep import sweep
+
+    waiting, settled_alone = [1, 2, 3], []
+
+    def settle_many(session, ids):
+        raise InvalidInput("item 2 is refused")
+
+    def settle(session, item):
+        if item == 2:
+            return False
+        settled_alone.append(item)
+        waiting.remove(item)
+        return True
+
+    with app.app_context():
+        assert sweep(get_session(), lambda s: list(waiting), settle, settle_many=settle_many) == 2
+    assert settled_alone == [1, 3] and waiting == [2]

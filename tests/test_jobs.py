@@ -23,7 +23,7 @@ from grants import create_app
 from grants.core import jobs as leases
 from grants.core.clock import clock
 from grants.core.db import commit_with_retry
-from grants.core.gifts import expire_gift, gift_credits, lapsed_gift_ids
+from grants.core.gifts import gift_credits, sweep_lapsed_gifts
 from grants.core.models.audit import AuditEntry
 from grants.core.models.cohorts import Cohort
 from grants.core.models.gifts import Gift
@@ -205,7 +205,7 @@ def test_runners_on_three_hosts_at_once_run_each_job_once(app, world, mailbox):
 
 
 def _expire_gifts():
-    return sweep(get_session(), lapsed_gift_ids, expire_gift)
+    return sweep_lapsed_gifts(get_session())
 
 
 def _expire_vouchers():

@@ -560,3 +560,40 @@ def test_a_lapsed_hold_stops_counting_before_the_next_debit(session, books):
     assert (lapse.kind, lapse.amount) == ("expire", 5)
     with pytest.raises(PendingTransferAlreadyResolved):
         apply_transfers(session, [expire(hold.id)])
+
+
+def test_expiring_holds_in_bulk_expires_each_lapsed_one_once(session, books):
+    """What a sweep's page does: of the holds named, only those past their time and not yet
+    resolved are expired, each once, and what they held is free again."""
+    from grants.core.ledger import expire_holds, lapse_id
+
+    clock.set(datetime(2027, 2, 1, tzinfo=UTC))
+    wallet, other, sink = books.wallet(funded=10), books.wallet(funded=10), books.sink()
+    [lapsed, voided, lapsed_by_ledger, later] = apply_transfers(
+        session,
+        [
+            pending(wallet, sink, 2, timeout=60),
+            pending(wallet, sink, 3, timeout=60),
+            pending(other, sink, 4, timeout=60),
+            pending(other, sink, 1, timeout=3600),
+        ],
+    )
+    apply_transfers(session, [void(voided.id)])
+    session.commit()
+    clock.advance(timedelta(seconds=60))
+    apply_transfers(session, [single(other, sink, 1)])  # lapses the hold on `other` first
+    session.commit()
+    holds = [lapsed.id, voided.id, lapsed_by_ledger.id, later.id, lapsed.id]
+    for _ in range(2):  # the second time finds nothing left to do
+        expire_holds(session, holds)
+        session.commit()
+        resolutions = dict(
+            session.execute(
+                select(Transfer.pending_id, Transfer.id).where(Transfer.pending_id.in_(holds))
+            ).all()
+        )
+        assert resolutions.keys() == {lapsed.id, voided.id, lapsed_by_ledger.id}
+        assert resolutions[lapsed.id] == lapse_id(lapsed.id)
+        assert balances(session, wallet) == (0, 0, 0, 10)
+        assert balances(session, other) == (1, 1, 0, 10)
+        assert balances(session, sink) == (0, 0, 1, 1)  # the later hold, the session

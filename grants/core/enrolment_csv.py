@@ -10,11 +10,13 @@ import io
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grants.core import audit, outbox
+from grants.core.bulk import insert_returning, one_of
 from grants.core.clock import clock
 from grants.core.countries import normalise_country
 from grants.core.enrolment import CohortNotOpen, conflict_between
@@ -39,6 +41,8 @@ ALIASES = {
 }
 MAX_ROWS = 20_000
 CHUNK = 500  # rows per query when looking people up, and per progress step
+# The tables, for the statements that write a whole chunk of rows at once.
+USERS, ENROLMENTS = User.__table__, Enrolment.__table__
 
 
 class CsvProblem(InvalidInput):
@@ -71,6 +75,10 @@ class CsvRow:
     email: str
     country: str
     errors: list[str] = field(default_factory=list)
+    # The email as normalise_email gave it when this process read the row. Checking it is
+    # most of the cost of reading a row, and the check before importing need not repeat it
+    # for a row read moments ago; rows stored for a preview come back without it.
+    checked_email: str | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {
@@ -191,7 +199,7 @@ def _columns(header: list[str]) -> list[str]:
     return columns
 
 
-def _checked_row(number: int, values: dict[str, str]) -> CsvRow:
+def _checked_row(number: int, values: dict[str, str], checked_email: str | None = None) -> CsvRow:
     row = CsvRow(number, **values)
     if not values["name"]:
         row.errors.append(_("A name is needed."))
@@ -203,9 +211,11 @@ def _checked_row(number: int, values: dict[str, str]) -> CsvRow:
         row.errors.append(_("An artist or project name is too long (200 characters at most)."))
     if not values["email"]:
         row.errors.append(_("An email is needed."))
+    elif values["email"] == checked_email:
+        row.email = row.checked_email = checked_email
     else:
         try:
-            row.email = normalise_email(values["email"])
+            row.email = row.checked_email = normalise_email(values["email"])
         except InvalidInput as error:
             row.errors.append(error.text)
     try:
@@ -228,7 +238,7 @@ def check_places(session: Session, cohort: Cohort, rows: list[CsvRow]) -> list[C
             select(User.email, Enrolment, Cohort)
             .join(Enrolment, Enrolment.user_id == User.id)
             .join(Cohort, Cohort.id == Enrolment.cohort_id)
-            .where(User.email.in_(emails))
+            .where(one_of(session, User.email, emails))
         ).all()
         for email, enrolment, held_cohort in held:
             problem = conflict_between(enrolment, held_cohort, cohort)
@@ -259,52 +269,18 @@ def import_rows(
 
     now = clock.now()
     for chunk in _chunks(rows):
-        emails = [row.email for row in chunk]
-        users = {u.email: u for u in session.scalars(select(User).where(User.email.in_(emails)))}
-        fresh = [
-            User(email=row.email, name=row.name, password_hash=None)
-            for row in chunk
-            if row.email not in users
-        ]
-        session.add_all(fresh)
-        session.flush()
-        users.update({user.email: user for user in fresh})
-        earlier = {
-            e.user_id: e
-            for e in session.scalars(
-                select(Enrolment).where(
-                    Enrolment.cohort_id == cohort.id,
-                    Enrolment.user_id.in_([user.id for user in users.values()]),
-                )
-            )
-        }
-        enrolments = []
-        for row in chunk:
-            user = users[row.email]
-            enrolment = earlier.get(user.id) or Enrolment(
-                cohort_id=cohort.id, user_id=user.id, invitations_sent=0
-            )
-            enrolment.artist_name = row.artist_name
-            enrolment.country = row.country
-            enrolment.status = EnrolmentStatus.INVITED
-            enrolment.invited_at = now
-            enrolment.invited_by_id = actor.id
-            enrolment.closed_at = None
-            enrolment.invite_nonce = secrets.token_hex(16)
-            enrolment.invitations_sent = (enrolment.invitations_sent or 0) + 1
-            enrolments.append((enrolment, user))
-        session.add_all(enrolment for enrolment, _ in enrolments)
-        session.flush()
+        people = _people(session, chunk)
+        invited = _invite_chunk(session, actor, cohort, chunk, people, now)
         outbox.enqueue_many(
             session,
             [
                 {
-                    "to": user.email,
+                    "to": row.email,
                     "template": "invitation",
-                    "params": {"enrolment_id": enrolment.id, "nonce": enrolment.invite_nonce},
-                    "locale": user.language or locale,
+                    "params": {"enrolment_id": enrolment_id, "nonce": nonce},
+                    "locale": people[row.email].language or locale,
                 }
-                for enrolment, user in enrolments
+                for row, (enrolment_id, nonce) in zip(chunk, invited, strict=True)
             ],
         )
         if progress:
@@ -313,9 +289,90 @@ def import_rows(
     return len(rows)
 
 
+@dataclass(frozen=True)
+class _Person:
+    """What an invitation needs of a user: their id and the language to write to them in."""
+
+    id: int
+    language: str | None
+
+
+def _people(session: Session, chunk: list[CsvRow]) -> dict[str, _Person]:
+    """Everyone in `chunk` by email: existing users as they are, the others created now (no
+    password and no role yet: the account cannot be used until the invitation is)."""
+    emails = [row.email for row in chunk]
+    found = session.execute(
+        select(User.email, User.id, User.locale, User.browser_locale).where(
+            one_of(session, User.email, emails)
+        )
+    )
+    people = {email: _Person(id, locale or browser) for email, id, locale, browser in found}
+    fresh = [{"email": row.email, "name": row.name} for row in chunk if row.email not in people]
+    if fresh:
+        # One INSERT for the lot rather than an ORM object (and a flush) per person.
+        created = insert_returning(session, USERS, fresh, USERS.c.email, USERS.c.id)
+        people.update({email: _Person(id, None) for email, id in created})
+    return people
+
+
+def _invite_chunk(
+    session: Session,
+    actor: User,
+    cohort: Cohort,
+    chunk: list[CsvRow],
+    people: dict[str, _Person],
+    now: datetime,
+) -> list[tuple[int, str]]:
+    """Invite each row's person to `cohort`; the (enrolment id, nonce) of each, in row order.
+    A place held before and given up (revoked, closed) is reused, as `invite` does."""
+    earlier = {
+        enrolment.user_id: enrolment
+        for enrolment in session.scalars(
+            select(Enrolment).where(
+                Enrolment.cohort_id == cohort.id,
+                one_of(session, Enrolment.user_id, [people[row.email].id for row in chunk]),
+            )
+        )
+    }
+    invitations = {}  # user id -> the invitation's columns
+    for row in chunk:
+        # A new nonce makes every earlier link for the enrolment stop working.
+        invitations[people[row.email].id] = {
+            "artist_name": row.artist_name,
+            "country": row.country,
+            "status": EnrolmentStatus.INVITED,
+            "invited_at": now,
+            "invited_by_id": actor.id,
+            "closed_at": None,
+            "invite_nonce": secrets.token_hex(16),
+        }
+    for user_id, enrolment in earlier.items():
+        for column, value in invitations[user_id].items():
+            setattr(enrolment, column, value)
+        enrolment.invitations_sent = (enrolment.invitations_sent or 0) + 1
+    if earlier:
+        session.flush()
+    ids = {user_id: enrolment.id for user_id, enrolment in earlier.items()}
+    new = [
+        {"cohort_id": cohort.id, "user_id": user_id, "invitations_sent": 1, **columns}
+        for user_id, columns in invitations.items()
+        if user_id not in earlier
+    ]
+    if new:
+        created = insert_returning(session, ENROLMENTS, new, ENROLMENTS.c.user_id, ENROLMENTS.c.id)
+        ids.update({user_id: enrolment_id for user_id, enrolment_id in created})
+    return [
+        (ids[people[row.email].id], invitations[people[row.email].id]["invite_nonce"])
+        for row in chunk
+    ]
+
+
 def _recheck(rows: list[CsvRow]) -> list[CsvRow]:
     """Rows (perhaps stored since the preview) checked again as if read from the file."""
-    checked = [_checked_row(row.line, {c: getattr(row, c) for c in COLUMNS}) for row in rows]
+    checked = [
+        _checked_row(row.line, {c: getattr(row, c) for c in COLUMNS}, row.checked_email)
+        for row in rows
+    ]
     first_line_of: dict[str, int] = {}
     for row in checked:
         if not row.errors and row.email in first_line_of:

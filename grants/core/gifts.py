@@ -11,10 +11,11 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from grants.core import audit, outbox, passwords
+from grants.core.bulk import one_of
 from grants.core.clock import clock
 from grants.core.db import insert_or_fetch
 from grants.core.enrolment import ConsentChanged, current_consent
@@ -28,11 +29,18 @@ from grants.core.errors import (
 )
 from grants.core.funding import wallet_account
 from grants.core.i18n import Message, _, ngettext
-from grants.core.ledger import NewTransfer, TransferKind, apply_transfers, expire_hold
+from grants.core.ledger import (
+    NewTransfer,
+    TransferKind,
+    apply_transfers,
+    expire_hold,
+    expire_holds,
+)
 from grants.core.models.cohorts import Cohort, CohortStatus, Enrolment, EnrolmentStatus
 from grants.core.models.gifts import Gift, GiftStatus, Relationship
 from grants.core.models.people import Role, User, UserRole
 from grants.core.people import normalise_email
+from grants.core.sweep import sweep
 from grants.core.wallet import available_now
 
 MESSAGE_LIMIT = 280
@@ -457,6 +465,58 @@ def expire_gift(session: Session, gift_id: int) -> bool:
     so it holds few locks and a conflict costs one gift, not the batch."""
     gift = _locked(session, gift_id)
     return gift is not None and _settle_if_lapsed(session, gift)
+
+
+def expire_gifts(session: Session, gift_ids: list[int]) -> int:
+    """Settle many gifts whose time ran out in one transaction, each as expire_gift would
+    (the hold expired, the gift closed, an audit entry, the giver told), in a handful of
+    statements for them all: a backlog of thousands then takes seconds, not minutes.
+
+    A gift another transaction holds (someone answering it right now) is skipped rather
+    than waited for: that answer settles it, or the next sweep does. Returns how many were
+    settled here."""
+    now = clock.now()
+    lapsed = session.execute(
+        select(Gift.id, Gift.transfer_id, User.email, User.locale, User.browser_locale)
+        .join(User, User.id == Gift.giver_id)
+        .where(
+            one_of(session, Gift.id, gift_ids),
+            Gift.status == GiftStatus.PENDING,
+            Gift.expires_at <= now,
+        )
+        .order_by(Gift.id)
+        .with_for_update(of=Gift, skip_locked=True)
+    ).all()
+    if not lapsed:
+        return 0
+    expire_holds(session, [gift.transfer_id for gift in lapsed])
+    ids = [gift.id for gift in lapsed]
+    session.execute(
+        update(Gift)
+        .where(one_of(session, Gift.id, ids))
+        .values(status=GiftStatus.EXPIRED, nonce=None, resolved_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    audit.record_many(session, None, "gift.expire", Gift.__name__, ids)
+    outbox.enqueue_many(
+        session,
+        [
+            {
+                "to": gift.email,
+                "template": "gift_update",
+                "params": {"gift_id": gift.id},
+                "locale": gift.locale or gift.browser_locale or "en",
+            }
+            for gift in lapsed
+        ],
+    )
+    return len(lapsed)
+
+
+def sweep_lapsed_gifts(session: Session) -> int:
+    """Settle every gift past its time, a page of them per transaction (what the
+    scheduled job and `flask gifts expire` run). Returns how many were settled."""
+    return sweep(session, lapsed_gift_ids, expire_gift, settle_many=expire_gifts)
 
 
 def end_pending_gifts(session: Session, actor: User, cohort: Cohort) -> int:

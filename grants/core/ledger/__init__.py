@@ -9,7 +9,13 @@ apply_transfers(session, [NewTransfer(id=uuid4(), debit_account_id=...,
 """
 
 from grants.core.ledger.accounts import get_or_create_ledger, open_account
-from grants.core.ledger.transfers import NewTransfer, apply_transfers, expire_hold, lapse_id
+from grants.core.ledger.transfers import (
+    NewTransfer,
+    apply_transfers,
+    expire_hold,
+    expire_holds,
+    lapse_id,
+)
 from grants.core.ledger.verify import VerifyReport, Violation, verify_ledger
 from grants.core.models.ledger import TransferKind
 
@@ -20,6 +26,7 @@ __all__ = [
     "Violation",
     "apply_transfers",
     "expire_hold",
+    "expire_holds",
     "get_or_create_ledger",
     "lapse_id",
     "open_account",

@@ -43,6 +43,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -332,4 +333,80 @@ def refresh_loaded(session: Session, accounts: dict[int, Balances], *, written=(
             for name, value in zip(BALANCES, account.values, strict=True):
                 set_committed_value(loaded, name, value)
         else:
+            session.expire(loaded, list(BALANCES))
+
+
+# Expiring many holds at once (PostgreSQL). An expire only lowers pending balances, so it
+# can break no limit and needs no read of the balances first: the rows go in and the
+# balances are lowered set-wise. Locks follow the ledger's one order: flagged accounts by
+# id before the insert, the others by id after it, as write() does.
+_LIMITED = "(a.debits_must_not_exceed_credits OR a.credits_must_not_exceed_debits)"
+_LOCK_FLAGGED_OF_HOLDS = text(
+    f"""SELECT a.id FROM accounts a
+    WHERE a.id = ANY(ARRAY(
+        SELECT debit_account_id FROM transfers WHERE id = ANY(CAST(:holds AS uuid[]))
+        UNION ALL
+        SELECT credit_account_id FROM transfers WHERE id = ANY(CAST(:holds AS uuid[]))))
+      AND {_LIMITED}
+    ORDER BY a.id FOR NO KEY UPDATE"""
+)
+# ON CONFLICT DO NOTHING: a hold resolved meanwhile (its one resolution is unique) or an
+# expire already written under the same derived id is skipped, not an error.
+_INSERT_EXPIRES = text(
+    """INSERT INTO transfers (id, ledger_id, debit_account_id, credit_account_id, amount,
+                              kind, pending_id, code, created_at)
+    SELECT v.id, t.ledger_id, t.debit_account_id, t.credit_account_id, t.amount,
+           'expire', t.id, t.code, :now
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:holds AS uuid[])) AS v(id, hold)
+    JOIN transfers t ON t.id = v.hold
+    WHERE t.kind = 'pending' AND t.expires_at <= :now
+    ON CONFLICT DO NOTHING
+    RETURNING debit_account_id, credit_account_id, amount"""
+)
+_LOCK_UNFLAGGED = text(
+    f"""SELECT a.id FROM accounts a WHERE a.id = ANY(CAST(:accounts AS bigint[]))
+      AND NOT {_LIMITED} ORDER BY a.id FOR NO KEY UPDATE"""
+)
+_RELEASE_PENDING = text(
+    """UPDATE accounts SET debits_pending = accounts.debits_pending - v.debits,
+                          credits_pending = accounts.credits_pending - v.credits
+    FROM unnest(CAST(:accounts AS bigint[]), CAST(:debits AS bigint[]),
+                CAST(:credits AS bigint[])) AS v(id, debits, credits)
+    WHERE accounts.id = v.id"""
+)
+
+
+def expire_in_bulk(
+    connection: Connection, expires: list[tuple[uuid.UUID, uuid.UUID]], now: datetime
+) -> set[int]:
+    """Write an expire (id, hold) for each hold that is pending, past its time and not yet
+    resolved, and release what it held. Returns the accounts changed."""
+    ids, holds = [list(column) for column in zip(*expires, strict=True)]
+    connection.execute(_LOCK_FLAGGED_OF_HOLDS, {"holds": holds})
+    written = connection.execute(_INSERT_EXPIRES, {"ids": ids, "holds": holds, "now": now})
+    debits: dict[int, int] = {}
+    credits: dict[int, int] = {}
+    for debit, credit, amount in written:
+        debits[debit] = debits.get(debit, 0) + amount
+        credits[credit] = credits.get(credit, 0) + amount
+    accounts = sorted(debits.keys() | credits.keys())
+    if accounts:
+        connection.execute(_LOCK_UNFLAGGED, {"accounts": accounts})
+        connection.execute(
+            _RELEASE_PENDING,
+            {
+                "accounts": accounts,
+                "debits": [debits.get(a, 0) for a in accounts],
+                "credits": [credits.get(a, 0) for a in accounts],
+            },
+        )
+    return set(accounts)
+
+
+def forget_balances(session: Session, account_ids: set[int]) -> None:
+    """Account objects the session holds for `account_ids` read their balances again when
+    next used: they were changed by statements the ORM did not see."""
+    for account_id in account_ids:
+        loaded = session.identity_map.get(identity_key(Account, account_id))
+        if loaded is not None:
             session.expire(loaded, list(BALANCES))

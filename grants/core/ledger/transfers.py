@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from grants.core.clock import clock
 from grants.core.errors import (
@@ -155,6 +155,37 @@ def expire_hold(session: Session, pending_id: uuid.UUID) -> None:
                 )
             ],
         )
+
+
+def expire_holds(session: Session, pending_ids: Sequence[uuid.UUID]) -> None:
+    """expire_hold for many holds at once (a sweep's page): each that is past its time and
+    not yet resolved is recorded as lapsed, under the same derived id, so a hold expired
+    elsewhere meanwhile is skipped. An expire only frees what a hold kept (its pending
+    amounts go down), so it can break no limit: on PostgreSQL the whole page goes in a few
+    set-wise statements; elsewhere as one batch through apply_transfers."""
+    holds = sorted(set(pending_ids))
+    if not holds:
+        return
+    session.flush()
+    connection = session.connection()
+    now = clock.now()
+    if connection.dialect.name == "postgresql":
+        changed = storage.expire_in_bulk(connection, [(lapse_id(h), h) for h in holds], now)
+        storage.forget_balances(session, changed)
+        return
+    resolver = aliased(Transfer)
+    lapsed = session.scalars(
+        select(Transfer.id).where(
+            Transfer.id.in_(holds),
+            Transfer.kind == TransferKind.PENDING,
+            Transfer.expires_at <= now,
+            ~exists().where(resolver.pending_id == Transfer.id),
+        )
+    ).all()
+    apply_transfers(
+        session,
+        [NewTransfer(id=lapse_id(h), kind=TransferKind.EXPIRE, pending_id=h) for h in lapsed],
+    )
 
 
 def _lapse(hold, work: _Scratch, now) -> TransferRow:
