@@ -36,6 +36,7 @@ from grants.core.clock import clock
 from grants.core.db import Base, commit_with_retry, make_engine
 from grants.core.ledger import verify_ledger
 from grants.core.people import create_user
+from grants.core.session_totals import drift
 
 PG_URL = os.environ.get("GRANTS_TEST_DATABASE_URL")
 REQUIRE_POSTGRES = os.environ.get("GRANTS_REQUIRE_POSTGRES") == "1"
@@ -179,8 +180,10 @@ def database_url(database_template, tmp_path, request):
     engine = make_engine(url)
     with Session(engine) as session:
         report = verify_ledger(session)
+        wrong = drift(session)  # the finance reports' running totals
     engine.dispose()
     assert report.ok, report.summary()
+    assert not wrong, "\n".join(map(str, wrong))
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from grants.core.models.cohorts import Cohort, CohortStatus
 from grants.core.models.partners import Partner, PartnerKind, PartnerRegion, Voucher, VoucherStatus
 from grants.core.models.people import User
 from grants.core.money_ledger import funding_account, payable_account
+from grants.core.session_totals import count_paid_session
 from grants.core.wallet import available_now
 
 REDEEMED = "redeemed"  # the cohort's account that used credits end in
@@ -280,6 +281,7 @@ def confirm_session(
     if pays:
         voucher.amount = cohort.session_value
         voucher.payment_transfer_id = payment_id
+        count_paid_session(session, voucher)
     audit.record(
         session, actor, "voucher.missed" if missed else "voucher.confirm", voucher, paid=pays
     )

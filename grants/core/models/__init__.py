@@ -13,6 +13,7 @@ from grants.core.models.partners import (
     PartnerGrant,
     PartnerGrantStatus,
     PartnerRegion,
+    SessionTotal,
     Voucher,
     VoucherStatus,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "RecoveryCode",
     "Resource",
     "Role",
+    "SessionTotal",
     "Transfer",
     "User",
     "UserRole",

@@ -62,9 +62,17 @@ class Grant(Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
     __table_args__ = (
-        # The staff queue: open requests, oldest first, without reading the decided ones
-        # (which grow with every grant ever made).
-        Index("ix_grants_status_created_at", "status", "created_at", "id"),
+        # The staff queue: open requests, oldest (or newest) first, without reading the
+        # decided ones, which grow with every grant ever made. Partial: a (status,
+        # created_at) index cannot give two statuses in date order, so the planner walked
+        # every grant by date instead. The queue writes the states into its SQL to match.
+        Index(
+            "ix_grants_open_created_at",
+            "created_at",
+            "id",
+            sqlite_where=text("status IN ('pending', 'second')"),
+            postgresql_where=text("status IN ('pending', 'second')"),
+        ),
         # One open request per enrolment, whoever sends it and however fast.
         Index(
             "uq_grants_one_open_per_enrolment",

@@ -109,6 +109,26 @@ class Voucher(Base):
         return self.status
 
 
+class SessionTotal(Base):
+    """The paid sessions of one cohort in one currency and calendar month, and what they are
+    worth: a running total that `confirm_session` adds to in the same transaction, so the
+    finance home reads a row per cohort and month instead of summing every session ever
+    delivered. `grants.core.session_totals` keeps it and checks it against the vouchers."""
+
+    __tablename__ = "session_totals"
+
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    sessions: Mapped[int]
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units
+
+    __table_args__ = (
+        CheckConstraint("sessions >= 0", name="sessions_not_negative"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+
 class PartnerGrantStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
