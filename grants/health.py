@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import logging
 
-from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from grants.core import schema
 from grants.database import db
 from grants.limits import limiter
 
@@ -29,13 +27,23 @@ ENDPOINTS = {"health.healthz", "health.readyz"}
 
 
 def init_app(app: Flask) -> None:
-    # The code's own migrations, read once: they do not change while the process runs.
-    scripts = ScriptDirectory.from_config(schema.alembic_config())
-    app.extensions["grants.migrations"] = (
-        scripts.get_current_head(),
-        {script.revision for script in scripts.walk_revisions()},
-    )
     app.register_blueprint(bp)
+
+
+def _migrations() -> tuple[str | None, set[str]]:
+    """The code's own migrations (the newest, and every one), read at the first readiness
+    check and kept: they do not change while the process runs. Not at start-up: Alembic
+    and the scripts cost every CLI command a quarter of a second (docs/benchmarks.md)."""
+    known = current_app.extensions.get("grants.migrations")
+    if known is None:
+        from alembic.script import ScriptDirectory
+
+        from grants.core import schema
+
+        scripts = ScriptDirectory.from_config(schema.alembic_config())
+        known = scripts.get_current_head(), {s.revision for s in scripts.walk_revisions()}
+        current_app.extensions["grants.migrations"] = known
+    return known
 
 
 def _answer(body: dict, status: int):
@@ -54,7 +62,7 @@ def healthz():
 def readyz():
     checks = {"database": "ok", "migrations": "unknown"}
     body: dict = {"checks": checks}
-    head, known = current_app.extensions["grants.migrations"]
+    head, known = _migrations()
     try:
         # The request's own session: on SQLite a second connection would queue behind the
         # write lock this request's transaction may already hold (a signed-in visitor's).

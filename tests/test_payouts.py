@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from grants.core import copy_out
 from grants.core.clock import clock
 from grants.core.db import commit_with_retry
 from grants.core.ledger import NewTransfer, apply_transfers
@@ -26,6 +27,8 @@ from grants.core.partners import (
     propose_partner_grant,
     save_partner,
 )
+from grants.core.payout_reports import DETAIL_HEADER, csv_chunks, detail_csv, detail_rows
+from grants.core.payouts import build_batch
 from grants.core.vouchers import book_session, confirm_session
 from grants.database import get_session
 from tests.conftest import AuthActions, csrf_token, submit
@@ -424,3 +427,157 @@ def test_exported_text_cannot_run_as_a_formula(app, owed, tmp_path):
     line_id = next(line_id for p, _, _, line_id in batch.snapshot if p == owed["p"])
     advice = f1.get(f"/finance/batches/{batch.id}/lines/{line_id}/remittance").text
     assert advice.count("<td>Session</td>") == 2 and "$120.00" in advice
+
+
+# Names and purposes as people type them: a comma, quotes, a line break, a formula's first
+# characters, a tab, accents and other scripts; and one empty purpose.
+AWKWARD_NAMES = [
+    'Comma, "Quoted" & Co',
+    '=HYPERLINK("http://evil.example","click")',
+    "+plus\nsecond line",
+    "-minus",
+    "@at\r\nwith a Windows line end",
+    "\ttab first",
+    "Café Zoë \u2013 naïve 東京 🎵",
+]
+AWKWARD_PURPOSES = ["", "Outreach, 2027", '"Quoted"', "=1+1", "line\nbreak", "-5", "Ünïcode"]
+
+
+@pytest.fixture
+def awkward_batches(app, owed, make_user, make_cohort):
+    """A USD and a GBP batch: every partner with an awkward name, sessions in a US and a UK
+    cohort (one with an awkward intake), grants with awkward purposes, amounts in pennies."""
+    staff, staff2 = make_user("staff"), make_user("staff")
+    maya = make_user("ambassador")
+    uk = make_cohort(
+        funded=50,
+        region="GB",
+        currency="GBP",
+        programme_id=1,
+        intake_name='Spring, "2027"',
+        session_value=9_999,
+        session_allowance=10,
+        approval_threshold=10,
+    )
+    enrol_user(app, maya, uk)
+    grant_credits(app, maya, uk, 4, staff)
+    with app.app_context():
+        db = get_session()
+
+        def work():
+            partners = [db.get(Partner, owed["p"]), db.get(Partner, owed["q"])]
+            for index, currency in enumerate(["GBP"] * 3 + ["USD"] * 2):
+                settings = PartnerSettings(
+                    name=f"Partner {index}",
+                    kind="therapy",
+                    currency=currency,
+                    regions=("GB",) if currency == "GBP" else ("US",),
+                    payout_reference=f"GB00 0000 0000 {index:04d}",
+                )
+                partners.append(save_partner(db, None, settings))
+            desk = User(email="desk@uk.example", name="UK desk", partner_id=partners[2].id)
+            db.add(desk)
+            db.flush()
+            for _ in range(2):
+                holder, cohort = db.get(User, maya.id), db.get(Cohort, uk)
+                voucher = book_session(db, holder, cohort, partners[2].id, transfer_id=uuid.uuid4())
+                confirm_session(db, desk, voucher.code, clock.now().date())
+            for index, (partner, purpose) in enumerate(
+                zip(partners, AWKWARD_PURPOSES, strict=True)
+            ):
+                grant = propose_partner_grant(
+                    db,
+                    db.get(User, staff.id),
+                    partner,
+                    amount=1 + 10_007 * index,  # 0.01, 100.08, 200.15 ...
+                    purpose=purpose or "to be emptied",
+                    request_id=uuid.uuid4(),
+                )
+                approve_partner_grant(db, db.get(User, staff2.id), grant.id)
+                grant.purpose = purpose
+            for partner, name in zip(partners, AWKWARD_NAMES, strict=True):
+                partner.name = name
+            finance, today = db.get(User, owed["f1"].id), clock.now().date()
+            return [
+                build_batch(db, finance, currency=c, cutoff=today, request_id=uuid.uuid4()).id
+                for c in ("USD", "GBP")
+            ]
+
+        batches = commit_with_retry(db, work)
+    return {"batches": batches, "f1": owed["f1"]}
+
+
+@pytest.mark.parametrize("rows_per_chunk", [1000, 2])
+def test_the_detail_csv_is_the_same_bytes_from_the_database(
+    app, awkward_batches, monkeypatch, rows_per_chunk
+):
+    """On PostgreSQL the database writes the detail CSV (COPY): it must be byte for byte
+    what csv.writer writes from detail_rows, line ends, quoting and formula guards alike.
+    Small chunks put lines with and without a line break inside a cell in chunks apart."""
+    monkeypatch.setattr(copy_out, "ROWS_PER_CHUNK", rows_per_chunk)
+    copies, copy = [], copy_out.copy_out
+    monkeypatch.setattr(copy_out, "copy_out", lambda *args: copies.append(1) or copy(*args))
+    with app.app_context():
+        db = get_session()
+        on_postgresql = db.get_bind().dialect.name == "postgresql"
+        for batch_id in awkward_batches["batches"]:
+            batch = db.get(PayoutBatch, batch_id)
+            written = b"".join(csv_chunks(DETAIL_HEADER, detail_rows(db, batch)))
+            counted = []
+            assert b"".join(detail_csv(db, batch, progress=counted.append)) == written
+            rows = list(csv.reader(io.StringIO(written.decode(), newline="")))
+            assert rows[0] == DETAIL_HEADER and written.endswith(b"\r\n")
+            assert len(rows) - 1 == sum(counted)
+        assert len(copies) == (2 if on_postgresql else 0)  # the database wrote it, or Python
+    usd, gbp = [_rows_of(app, batch_id) for batch_id in awkward_batches["batches"]]
+    assert {row["kind"] for row in usd} == {"session", "grant", "other"}
+    assert {row["partner"] for row in usd} == {
+        'Comma, "Quoted" & Co',
+        '\'=HYPERLINK("http://evil.example","click")',
+        "'\ttab first",
+        "Café Zoë \u2013 naïve 東京 🎵",
+    }
+    assert {row["amount"] for row in usd} >= {"0.01", "120.00", "500.00", "600.43"}
+    assert {row["partner"] for row in gbp} == {
+        "'+plus\nsecond line",
+        "'-minus",
+        "'@at\r\nwith a Windows line end",
+    }
+    assert {row["cohort"] for row in gbp} == {'EQUAL UK Spring, "2027"', ""}
+    assert {row["purpose"] for row in gbp} == {"", '"Quoted"', "'=1+1", "line\nbreak"}
+    assert {row["amount"] for row in gbp} == {"99.99", "200.15", "300.22", "400.29"}
+
+
+def _rows_of(app, batch_id: int) -> list[dict]:
+    with app.app_context():
+        db = get_session()
+        chunks = detail_csv(db, db.get(PayoutBatch, batch_id))
+        return list(csv.DictReader(io.StringIO(b"".join(chunks).decode(), newline="")))
+
+
+def test_the_detail_csv_streams_from_the_route_and_the_command(
+    app, awkward_batches, runner, tmp_path
+):
+    batch_id = awkward_batches["batches"][0]
+    with app.app_context():
+        db = get_session()
+        written = b"".join(
+            csv_chunks(DETAIL_HEADER, detail_rows(db, db.get(PayoutBatch, batch_id)))
+        )
+    response = logged_in(app, awkward_batches["f1"]).get(f"/finance/batches/{batch_id}/detail.csv")
+    assert response.is_streamed and response.data == written
+    out = tmp_path / "detail.csv"
+    args = ["payouts", "export", "--batch", str(batch_id), "--format", "csv", "--output", str(out)]
+    assert runner.invoke(args=args).exit_code == 0
+    assert out.read_bytes() == written
+
+
+def test_a_detail_csv_left_halfway_leaves_the_connection_usable(app, awkward_batches, monkeypatch):
+    monkeypatch.setattr(copy_out, "ROWS_PER_CHUNK", 1)
+    with app.app_context():
+        db = get_session()
+        chunks = detail_csv(db, db.get(PayoutBatch, awkward_batches["batches"][0]))
+        next(chunks), next(chunks, None)  # the header, a line; then the client hangs up
+        chunks.close()
+        db.rollback()  # on PostgreSQL the cancelled COPY may have ended the transaction
+        assert db.scalar(select(func.count()).select_from(PayoutLine)) >= 2

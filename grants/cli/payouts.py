@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from grants.cli.group import Group
 from grants.core.models.payouts import PayoutBatch, PayoutItem, PayoutLine
-from grants.core.payout_reports import DETAIL_HEADER, detail_rows, write_csv, write_xlsx
+from grants.core.payout_reports import write_detail_csv, write_xlsx
 from grants.database import db
 
 group = Group("payouts", help="Payout batches.")
@@ -26,8 +26,8 @@ def export(batch_id: int, fmt: str, output: str) -> None:
         length=items, label=f"Batch {batch.id}", show_pos=True, file=sys.stderr
     ) as bar:
         if fmt == "csv":
-            with open(output, "w", newline="", encoding="utf-8") as out:
-                write_csv(out, DETAIL_HEADER, detail_rows(db, batch, progress=bar.update))
+            with open(output, "wb") as out:
+                write_detail_csv(out, db, batch, progress=bar.update)
         else:
             write_xlsx(output, db, batch, progress=bar.update)
     click.echo(f"batch {batch.id}: {items} rows written to {output}")

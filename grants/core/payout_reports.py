@@ -4,12 +4,18 @@ payment file, and the reconciliation of what each partner is owed over a period.
 Rows are produced lazily, so exports stream however large the batch; amounts are decimal
 strings in major units ("120.00") computed from the integer minor units, so they add up to
 the ledger to the penny. No holder names anywhere.
+
+The detail CSV of a large batch (a million session lines) is written by PostgreSQL itself
+(COPY) from a query that prints each cell as the Python rows below would: csv.writer costs
+several microseconds a line, the database a fraction of one. SQLite, and every other export,
+go through the Python rows; tests hold the two to the same bytes.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+import io
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -17,9 +23,11 @@ from typing import IO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from sqlalchemy import case, func, select
+from sqlalchemy import Numeric, Text, case, cast, func, literal, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from grants.core import copy_out
 from grants.core.clock import clock
 from grants.core.models.cohorts import Cohort, region_label
 from grants.core.models.ledger import Account, Ledger, Transfer
@@ -66,7 +74,10 @@ def cell(text: str | None) -> str:
 def major(minor: int, currency: str) -> str:
     """1250 -> "12.50": exact, from integers (never through a float)."""
     exponent = CURRENCIES[currency][1]
-    return str((Decimal(minor) / (10**exponent)).quantize(Decimal(1).scaleb(-exponent)))
+    if not exponent:
+        return str(minor)
+    units, cents = divmod(abs(minor), 10**exponent)
+    return f"{'-' if minor < 0 else ''}{units}.{cents:0{exponent}d}"
 
 
 def summary_rows(session: Session, batch: PayoutBatch) -> Iterator[list]:
@@ -161,10 +172,130 @@ def csv_safe(row: list) -> list:
     return [cell(value) if isinstance(value, str) else value for value in row]
 
 
-def write_csv(out: IO[str], header: list[str], rows) -> None:
-    writer = csv.writer(out)
+def csv_chunks(header: list[str], rows: Iterable[list]) -> Iterator[bytes]:
+    """A CSV file (UTF-8, csv.writer's dialect) in chunks of about 64 kB, header first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(csv_safe(row) for row in rows)
+    for row in rows:
+        writer.writerow(csv_safe(row))
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def detail_csv(
+    session: Session, batch: PayoutBatch, *, progress: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
+    """The batch's detail as a CSV file in chunks, the same bytes whichever database writes
+    it: PostgreSQL's COPY where it can, csv.writer over detail_rows elsewhere."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        if copy_out.is_utf8(driver):
+            return _copied_detail_csv(driver, batch, progress)
+    return csv_chunks(DETAIL_HEADER, detail_rows(session, batch, progress=progress))
+
+
+def write_detail_csv(
+    out: IO[bytes],
+    session: Session,
+    batch: PayoutBatch,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    out.writelines(detail_csv(session, batch, progress=progress))
+
+
+def _copied_detail_csv(driver, batch: PayoutBatch, progress) -> Iterator[bytes]:
+    yield _csv_line(DETAIL_HEADER)
+    sql = printed_detail_query(batch.id, batch.currency).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    # Dates print as ISO (isoformat()'s) whatever the server's default; for this
+    # transaction only.
+    statement = f"SET LOCAL DateStyle = ISO; COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
+    for chunk, rows in copy_out.copy_out(driver, statement):
+        yield _crlf(chunk, rows)
+        if progress:
+            progress(rows)
+
+
+def printed_detail_query(batch_id: int, currency: str):
+    """detail_query's lines with their cells as detail_rows prints them and csv_safe
+    guards them, as text; an empty cell as NULL, which COPY writes as nothing (csv.writer's
+    way) where it would write an empty text as "".
+
+    The cells are printed from the sorted lines (a subquery), not before the sort: sorting
+    the printed lines, four times as wide, took longer than printing them."""
+    line = (
+        detail_query(batch_id)
+        .with_only_columns(
+            Partner.name.label("partner"),
+            PayoutItem.id,
+            PayoutItem.amount,
+            Voucher.code.label("voucher"),
+            Voucher.session_date,
+            Cohort.region,
+            Cohort.intake_name,
+            Programme.code.label("programme"),
+            PartnerGrant.purpose,
+            maintain_column_froms=False,
+        )
+        .subquery("line")
+        .c
+    )
+    code, purpose, programme = line.voucher, line.purpose, line.programme
+    # Cohort.name, as region_label writes the region.
+    region = case((line.region == "GB", "UK"), else_=line.region)
+    cohort = programme + " " + region + " " + line.intake_name
+    exponent = CURRENCIES[currency][1]
+    # Exact: an integer times 0.01 is a numeric with two decimals ("12.50"), as major() has.
+    amount = cast(line.amount * literal(Decimal(1).scaleb(-exponent), Numeric), Text)
+    return select(
+        func.nullif(_guarded(line.partner), ""),
+        case((code != "", "session"), (purpose != "", "grant"), else_="other"),
+        # A code's first character is its printed form's first (and so a cohort's, its
+        # programme's): the guard looks there, cheaper than building the text twice.
+        case((code != "", _guarded(func.left(code, 4) + "-" + func.substr(code, 5), code))),
+        cast(line.session_date, Text),
+        case((line.region != "", _guarded(cohort, programme))),
+        func.nullif(_guarded(programme), ""),
+        func.nullif(_guarded(purpose), ""),
+        amount,  # never guarded: amounts are positive (a CHECK), so never start with "-"
+        literal(cell(currency), Text),
+    ).order_by(line.partner, line.id)  # the subquery's order: PostgreSQL sorts once
+
+
+# cell()'s FORMULA_STARTS as code points: ascii() of the first character is the cheapest
+# test PostgreSQL has (a tenth of a microsecond a cell less than comparing text).
+_FORMULA_CODES = [ord(start) for start in FORMULA_STARTS]
+
+
+def _guarded(text, starts=None):
+    """cell() in SQL: a leading apostrophe when the text (or `starts`, the text it begins
+    with) starts as a formula would."""
+    first = func.ascii(text if starts is None else starts)
+    return case((first.in_(_FORMULA_CODES), "'" + text), else_=text)
+
+
+def _csv_line(row: list[str]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(row)
+    return buffer.getvalue().encode()
+
+
+def _crlf(chunk: bytes, rows: int) -> bytes:
+    """COPY's lines, ended as csv.writer ends them: "\r\n" where COPY writes "\n"."""
+    if chunk.count(b"\n") == rows:  # no line break inside a cell: each "\n" ends a line
+        return chunk.replace(b"\n", b"\r\n")
+    # A name or purpose typed over several lines (rare): the cells read back and written
+    # again by csv.writer, whose quoting is COPY's (a comma, a quote, a line break).
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(csv.reader(io.StringIO(chunk.decode(), newline="")))
+    return buffer.getvalue().encode()
 
 
 def write_xlsx(
