@@ -21,8 +21,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import Numeric, Text, case, cast, func, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
@@ -302,7 +300,10 @@ def write_xlsx(
     path, session: Session, batch: PayoutBatch, *, progress: Callable[[int], None] | None = None
 ) -> None:
     """Two sheets, Summary and Detail, written row by row (openpyxl's write-only mode keeps
-    memory flat)."""
+    memory flat). openpyxl is imported here, not with the module: it costs every `flask`
+    command and worker a quarter of a second to load, and only this export needs it."""
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     summary = book.create_sheet("Summary")
     summary.append(SUMMARY_HEADER)
@@ -322,6 +323,8 @@ def write_xlsx(
 def _typed(sheet, row: list, *, amount_at: int) -> list:
     """Amounts as numbers, so totals can be summed in the spreadsheet too; text as explicit
     text cells, so nothing typed into a name or purpose can run as a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
     typed = []
     for index, value in enumerate(row):
         if index == amount_at:

@@ -82,6 +82,15 @@ class Gift(Base):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+        # The sweep's look-up of waiting gifts past their time, in id order: without it every
+        # page read every gift there has ever been (and, a page at a time through a backlog,
+        # all of them again each page).
+        Index(
+            "ix_gifts_waiting",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
         CheckConstraint("sessions > 0", name="sessions_positive"),
         CheckConstraint("giver_id <> recipient_id", name="not_to_oneself"),
         CheckConstraint(

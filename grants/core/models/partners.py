@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, String, Uuid
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grants.core.clock import clock
@@ -96,6 +96,14 @@ class Voucher(Base):
     holder: Mapped[User] = relationship(foreign_keys=[holder_id])
 
     __table_args__ = (
+        # The sweep's look-up of bookings past their time, in id order, among the few still
+        # booked rather than every session ever delivered.
+        Index(
+            "ix_vouchers_booked",
+            "id",
+            sqlite_where=text("status = 'booked'"),
+            postgresql_where=text("status = 'booked'"),
+        ),
         CheckConstraint(
             "status IN ('booked', 'confirmed', 'cancelled', 'missed', 'expired')",
             name="known_status",
