@@ -29,6 +29,17 @@ SECONDS = scaled(6, 2)
 ROUNDS = scaled(3, 2)
 
 
+def _rate(one, seconds: float) -> float:
+    """Transfers per second of `one()` for `seconds`, after 20 to warm up (caches, pages)."""
+    for _ in range(20):
+        one()
+    done, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        one()
+        done += 1
+    return done / (time.perf_counter() - began)
+
+
 def ledger_rate(url: str, wallets: list[int], seconds: float) -> float:
     engine = make_engine(url)
     session = Session(engine)
@@ -39,13 +50,7 @@ def ledger_rate(url: str, wallets: list[int], seconds: float) -> float:
         batch = [NewTransfer(uuid.uuid4(), debit, credit, 1, code="bench")]
         commit_with_retry(session, lambda: apply_transfers(session, batch))
 
-    for _ in range(20):
-        one()
-    done, began = 0, time.perf_counter()
-    while time.perf_counter() - began < seconds:
-        one()
-        done += 1
-    rate = done / (time.perf_counter() - began)
+    rate = _rate(one, seconds)
     session.close()
     engine.dispose()
     return rate
@@ -89,13 +94,7 @@ def plain_rate(path: Path, wallets: list[int], seconds: float) -> float:
         )
         connection.execute("COMMIT")
 
-    for _ in range(20):
-        one()
-    done, began = 0, time.perf_counter()
-    while time.perf_counter() - began < seconds:
-        one()
-        done += 1
-    rate = done / (time.perf_counter() - began)
+    rate = _rate(one, seconds)
     connection.close()
     return rate
 
